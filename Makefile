@@ -1,0 +1,39 @@
+# Two commands: `make run` (set up, then the whole pipeline on synthetic trailers)
+# and `make test` (set up, then the test suite). Everything installs into .venv/.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# The main job: synthetic trailers -> features (Snakemake) -> models, fusion, metrics (DVC).
+run: setup
+	$(BIN)/dvc repro
+	$(BIN)/python -m moviegenre.cli summary
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf results/* models data/synthetic .snakemake dvclive

@@ -1,0 +1,30 @@
+# moviegenre feature extraction: trailers -> Parquet shards of visual and audio features.
+#
+#   snakemake --cores 8 --resources gpu=1      # extract whatever is missing
+#   snakemake -n                               # list the jobs that would run
+#
+# params.yaml is the config (validated against workflow/schemas/config.schema.yaml).
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/audio.smk"
+include: "workflow/rules/visual.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        report=EXTRACTION_REPORT,
+        summary=EXTRACTION_SUMMARY,
+
+
+onsuccess:
+    print_extraction_summary()

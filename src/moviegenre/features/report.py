@@ -1,0 +1,86 @@
+"""The extraction report: one row per trailer with each modality's outcome, and a summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from moviegenre.features.status import TrailerStatus, summarize
+
+REPORT_COLUMNS = (
+    "trailer_id",
+    "file",
+    "duration_s",
+    "visual_status",
+    "visual_reason",
+    "visual_detail",
+    "n_frames",
+    "audio_status",
+    "audio_reason",
+    "audio_detail",
+    "flags",
+)
+
+
+def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> pd.DataFrame:
+    """Join the shard status rows per trailer; trailers no job reported are marked missing."""
+    by_id: dict[str, dict] = {
+        tid: {"trailer_id": tid, "file": Path(path).name} for tid, path in trailers.items()
+    }
+    for row in rows:
+        entry = by_id.setdefault(row.trailer_id, {"trailer_id": row.trailer_id, "file": row.file})
+        entry[f"{row.stage}_status"] = row.status
+        entry[f"{row.stage}_reason"] = row.reason
+        entry[f"{row.stage}_detail"] = row.detail
+        if row.stage == "visual":
+            entry["n_frames"] = row.n_frames
+        if row.duration_s == row.duration_s:  # not NaN
+            entry["duration_s"] = round(row.duration_s, 3)
+        if row.flags:
+            entry["flags"] = ";".join(filter(None, [entry.get("flags", ""), row.flags]))
+    frame = pd.DataFrame(list(by_id.values()), columns=list(REPORT_COLUMNS))
+    return frame.sort_values("trailer_id").reset_index(drop=True)
+
+
+def summary_text(summary: dict, n_trailers: int) -> str:
+    parts = [f"{n_trailers} trailers"]
+    for stage in ("visual", "audio"):
+        if stage not in summary:
+            continue
+        counts = summary[stage]
+        text = f"{stage}: {counts['ok']} ok"
+        for kind in ("skipped", "failed"):
+            if counts[kind]:
+                reasons = ", ".join(f"{k} {v}" for k, v in sorted(counts[kind].items()))
+                text += f", {sum(counts[kind].values())} {kind} ({reasons})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def write_report(
+    rows: Sequence[TrailerStatus],
+    trailers: Mapping[str, str],
+    report_path: Path,
+    summary_path: Path,
+) -> dict:
+    """Write the CSV report and a JSON summary (both atomically); return the summary."""
+    report = build_report(rows, trailers)
+    summary = summarize(rows)
+    summary = {
+        "n_trailers": len(report),
+        "stages": summary,
+        "text": summary_text(summary, len(report)),
+    }
+    for path, write in (
+        (Path(report_path), lambda p: report.to_csv(p, index=False)),
+        (Path(summary_path), lambda p: p.write_text(json.dumps(summary, indent=2) + "\n")),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+        write(tmp)
+        os.replace(tmp, path)
+    return summary

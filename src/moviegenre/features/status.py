@@ -1,0 +1,75 @@
+"""Per-trailer outcome of extraction: ok, skipped (by input policy) or failed (with reason).
+
+Every shard job writes one row per trailer it was given, so the extraction report can say
+exactly what happened to each file, and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+# Reasons that describe the input, not a fault: the trailer is skipped for that modality.
+SKIP_REASONS = frozenset({"too_short", "no_audio_stream", "no_video_stream"})
+
+
+@dataclass
+class TrailerStatus:
+    trailer_id: str
+    file: str
+    stage: str  # "visual" or "audio"
+    status: str  # "ok", "skipped" or "failed"
+    reason: str = ""
+    detail: str = ""
+    duration_s: float = float("nan")
+    n_frames: int = 0
+    flags: str = ""  # e.g. "silent"
+
+    @classmethod
+    def from_error(
+        cls, trailer_id: str, file: Path, stage: str, reason: str, detail: str
+    ) -> TrailerStatus:
+        status = "skipped" if reason in SKIP_REASONS else "failed"
+        return cls(trailer_id, file.name, stage, status, reason, detail)
+
+
+STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus))
+
+
+def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
+    """Write rows atomically (temporary name, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(asdict(row))
+    os.replace(tmp, path)
+
+
+def read_status_csv(path: Path) -> list[TrailerStatus]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = []
+        for raw in csv.DictReader(handle):
+            raw["duration_s"] = float(raw["duration_s"]) if raw["duration_s"] else float("nan")
+            raw["n_frames"] = int(raw["n_frames"] or 0)
+            rows.append(TrailerStatus(**raw))
+        return rows
+
+
+def summarize(rows: Sequence[TrailerStatus]) -> dict:
+    """Counts per stage: ok, skipped and failed by reason."""
+    summary: dict[str, dict] = {}
+    for row in rows:
+        stage = summary.setdefault(row.stage, {"ok": 0, "skipped": {}, "failed": {}})
+        if row.status == "ok":
+            stage["ok"] += 1
+        else:
+            bucket = stage[row.status]
+            bucket[row.reason] = bucket.get(row.reason, 0) + 1
+    return summary

@@ -1,0 +1,48 @@
+# Helpers shared by the rules: validated config, trailer discovery and stable shards.
+import json
+import sys
+from pathlib import Path
+
+from moviegenre import paths
+from moviegenre.config import validate_config
+from moviegenre.data.trailers import discover_trailers
+from moviegenre.features.shards import group_by_shard
+
+
+# A bad value stops the run here, before any job, naming the key and what it accepts.
+validate_config(config)
+
+TRAILERS = discover_trailers(config["data"]["videos_dir"])
+SHARDS = group_by_shard(list(TRAILERS), config["extraction"]["shards"])
+VISUAL_DIR = paths.visual_features_dir(config)
+# LMTD-9's precomputed ResNet-152 features replace visual extraction when imported.
+EXTRACT_VISUAL = VISUAL_DIR.name != paths.LMTD_VISUAL_NAME
+EXTRACTION_REPORT = str(paths.EXTRACTION_REPORT)
+EXTRACTION_SUMMARY = str(paths.EXTRACTION_SUMMARY)
+LOGS = paths.LOGS
+
+if not TRAILERS:
+    print(f"moviegenre: no video files in {config['data']['videos_dir']}", file=sys.stderr)
+
+
+wildcard_constraints:
+    shard=r"\d{4}",
+
+
+def shard_videos(wildcards):
+    """The video files of one shard (a list, so names with spaces need no shell quoting)."""
+    return [str(TRAILERS[trailer_id]) for trailer_id in SHARDS[wildcards.shard]]
+
+
+def status_files(wildcards=None):
+    files = [str(paths.status_file(paths.audio_shard(s))) for s in SHARDS]
+    if EXTRACT_VISUAL:
+        files += [str(paths.status_file(VISUAL_DIR / f"shard-{s}.parquet")) for s in SHARDS]
+    return files
+
+
+def print_extraction_summary():
+    summary_path = Path(EXTRACTION_SUMMARY)
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        print(f"moviegenre: {summary['text']}", file=sys.stderr)
