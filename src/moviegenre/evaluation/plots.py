@@ -1,0 +1,219 @@
+"""Figures and DVC plot data for the evaluation: PR curves, loss curves, fault matrices, AP bars.
+
+Figures are drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend
+switch, safe in workers without a display). Every writer saves atomically (temporary file, then
+``os.replace``) so that a DVC or Snakemake output is never a half-written file, and returns the
+path it wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from sklearn.metrics import average_precision_score, precision_recall_curve
+
+__all__ = [
+    "MAX_CURVE_POINTS",
+    "plot_ap_bars",
+    "plot_fault_matrix",
+    "plot_loss_curves",
+    "plot_pr_curves",
+    "pr_curve_rows",
+    "write_rows",
+]
+
+MAX_CURVE_POINTS = 200  # per genre and model: enough for a smooth curve, small for DVC
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Call ``write(tmp_path)`` then move the result onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    FigureCanvasAgg(fig)
+    return _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+
+
+def _thin(n: int, k: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """At most ``k`` indices spread over ``range(n)``, first and last kept."""
+    if n <= k:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(int))
+
+
+def _pr_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    precision, recall, _ = precision_recall_curve(y, s)
+    return recall, precision
+
+
+def pr_curve_rows(
+    y_true: np.ndarray, scores: np.ndarray, genres: Sequence[str], model: str
+) -> list[dict]:
+    """Rows ``{"model", "genre", "recall", "precision"}`` of each genre's precision-recall curve,
+    thinned to at most :data:`MAX_CURVE_POINTS` per genre, for a DVC plots file
+    (see :func:`write_rows`). Genres without positives have no curve and are skipped.
+    """
+    y = np.asarray(y_true)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.ndim != 2 or y.shape != s.shape or len(genres) != y.shape[1]:
+        raise ValueError(f"expected y_true and scores [N, {len(genres)}], got {y.shape}, {s.shape}")
+    rows: list[dict] = []
+    for g, name in enumerate(genres):
+        if not y[:, g].any():
+            continue
+        recall, precision = _pr_curve(y[:, g], s[:, g])
+        for i in _thin(len(recall)):
+            rows.append(
+                {
+                    "model": str(model),
+                    "genre": str(name),
+                    "recall": round(float(recall[i]), 4),
+                    "precision": round(float(precision[i]), 4),
+                }
+            )
+    return rows
+
+
+def write_rows(rows: Sequence[Mapping], path: Path) -> Path:
+    """Write plot rows as a DVC plots file: a JSON list for ``.json``, a CSV for ``.csv``."""
+    path = Path(path)
+    if path.suffix == ".json":
+        text = json.dumps(list(map(dict, rows)), indent=1) + "\n"
+    elif path.suffix == ".csv":
+        buf = io.StringIO()
+        fields = list(rows[0]) if rows else []
+        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buf.getvalue()
+    else:
+        raise ValueError(f"{path}: expected a .json or .csv file")
+    return _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _grid(n: int, ncols: int = 3, size: float = 3.2) -> tuple[Figure, list]:
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = Figure(figsize=(size * ncols, size * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def plot_pr_curves(
+    y_true: np.ndarray,
+    scores_by_model: Mapping[str, np.ndarray],
+    genres: Sequence[str],
+    path: Path,
+) -> Path:
+    """One precision-recall panel per genre, one line per model, AP in the legend; the dashed
+    line is the genre's prevalence (a constant scorer's precision)."""
+    y = np.asarray(y_true)
+    fig, axes = _grid(len(genres))
+    for g, (ax, name) in enumerate(zip(axes, genres, strict=True)):
+        ax.set_title(name)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        if not y[:, g].any():
+            ax.text(0.5, 0.5, "no positives", ha="center", va="center")
+            continue
+        for model, scores in scores_by_model.items():
+            s = np.asarray(scores, dtype=np.float64)[:, g]
+            recall, precision = _pr_curve(y[:, g], s)
+            ap = average_precision_score(y[:, g], s)
+            ax.step(recall, precision, where="post", label=f"{model} (AP {ap:.3f})")
+        ax.axhline(y[:, g].mean(), color="grey", linestyle="--", linewidth=0.8)
+        ax.legend(fontsize="x-small", loc="upper right")
+    return _save(fig, path)
+
+
+def plot_loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], path: Path) -> Path:
+    """Training and validation loss per epoch, one panel per model; the best epoch (lowest
+    validation loss, the weights early stopping keeps) is marked."""
+    fig, axes = _grid(max(1, len(histories)), ncols=2, size=4.0)
+    for ax, (model, hist) in zip(axes, histories.items(), strict=False):
+        ax.set_title(model)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        for key, style in (("loss", "-"), ("val_loss", "--")):
+            values = list(hist.get(key) or [])
+            if values:
+                ax.plot(range(1, len(values) + 1), values, style, label=key)
+        monitor = list(hist.get("val_loss") or hist.get("loss") or [])
+        if monitor:
+            best = int(np.nanargmin(monitor))
+            ax.axvline(best + 1, color="grey", linestyle=":", linewidth=1)
+            ax.plot([best + 1], [monitor[best]], "o", color="red", label=f"best epoch {best + 1}")
+        ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
+def plot_fault_matrix(matrix: np.ndarray, genres: Sequence[str], path: Path, title: str) -> Path:
+    """Heatmap of :func:`moviegenre.evaluation.metrics.fault_matrix` with each value printed
+    (blank where undefined). Rows: the genre whose prediction is judged; columns: the genre
+    whose label agrees with it."""
+    m = np.asarray(matrix, dtype=np.float64)
+    n = len(genres)
+    if m.shape != (n, n):
+        raise ValueError(f"expected a [{n}, {n}] matrix, got shape {m.shape}")
+    side = 1.0 + 0.7 * n
+    fig = Figure(figsize=(side + 1.5, side), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(np.ma.masked_invalid(m), vmin=0.0, vmax=1.0, cmap="Reds")
+    for i in range(n):
+        for j in range(n):
+            if np.isfinite(m[i, j]):
+                color = "white" if m[i, j] > 0.6 else "black"
+                ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=8, color=color)
+    ax.set_xticks(range(n), labels=list(genres), rotation=45, ha="right")
+    ax.set_yticks(range(n), labels=list(genres))
+    ax.set_xlabel("labels agree with genre")
+    ax.set_ylabel("prediction wrong for genre")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return _save(fig, path)
+
+
+def plot_ap_bars(
+    ap_by_model: Mapping[str, Mapping[str, float | None]], genres: Sequence[str], path: Path
+) -> Path:
+    """Per-genre average precision as grouped bars, one bar per model (missing/null: no bar)."""
+    models = list(ap_by_model)
+    n = len(genres)
+    x = np.arange(n)
+    width = 0.8 / max(1, len(models))
+    fig = Figure(figsize=(max(6.0, 0.9 * n + 2), 4.0), layout="constrained")
+    ax = fig.subplots()
+    for k, model in enumerate(models):
+        vals = [ap_by_model[model].get(g) for g in genres]
+        heights = np.array([np.nan if v is None else float(v) for v in vals])
+        ax.bar(x - 0.4 + width * (k + 0.5), np.nan_to_num(heights), width, label=model)
+    ax.set_xticks(x, labels=list(genres), rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("average precision")
+    ax.legend(fontsize="small")
+    return _save(fig, path)
