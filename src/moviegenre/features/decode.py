@@ -1,0 +1,439 @@
+"""Decode a trailer's frames and sound with PyAV (no ffmpeg subprocess, no temporary files).
+
+Frames come from ONE sequential decoding pass: METHOD.md samples about one frame a
+second over two minutes, and seeking per timestamp (what the seed does with OpenCV)
+re-decodes from the previous keyframe every time, which costs several times more
+(see ``benchmarks/bench_decode.py``). Only the picked frames are colour-converted and
+scaled, by libswscale through PyAV. Sound is decoded once and resampled by
+libswresample to mono float32, replacing the seed's ffmpeg -> mp3 -> librosa chain.
+
+Every problem that makes a trailer unusable raises :class:`TrailerError` with a short
+machine-readable ``reason`` so the extraction step can report it per trailer and go on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+#: reasons a trailer is rejected; TrailerError.reason is one of these
+REASONS = (
+    "empty_file",  # 0 bytes
+    "unreadable",  # missing, not a media file, truncated before the index (no moov atom)
+    "no_video_stream",
+    "no_audio_stream",
+    "too_short",  # nothing left after the audio offset / the first frame time
+    "decode_error",  # the demuxer/decoder failed part-way or produced nothing
+)
+
+# tolerance on frame times: they are rationals converted to float
+_EPS = 1e-6
+#: corrupt packets skipped (FFmpeg conceals them) before a trailer is given up as broken;
+#: the last packet of an interrupted download is typically one of them
+MAX_BAD_PACKETS = 8
+
+
+class TrailerError(Exception):
+    """A trailer that cannot be used, with a short machine-readable reason."""
+
+    def __init__(self, path: Path | str, reason: str, detail: str = "") -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{self.path.name}: {reason}: {detail}")
+
+    def __reduce__(self):  # keep all fields across process pools (pickle)
+        return (type(self), (self.path, self.reason, self.detail))
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the extraction step needs to know about a trailer before decoding it.
+
+    ``width``/``height`` are the coded (stored) picture size of the first video stream;
+    ``rotation_deg`` is the counter-clockwise display rotation (PyAV's
+    ``VideoFrame.rotation``), so a portrait phone clip shows e.g. 1920x1080 and -90.
+    Sizes, rates and channels are 0 when the stream is missing.
+    """
+
+    path: Path
+    duration_s: float
+    has_video: bool
+    has_audio: bool
+    width: int
+    height: int
+    fps: float
+    rotation_deg: int
+    audio_sample_rate: int
+    audio_channels: int
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    """Open for reading, mapping every failure to a TrailerError."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise TrailerError(path, "unreadable", "file not found") from exc
+    if size == 0:
+        raise TrailerError(path, "empty_file", "0 bytes")
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise TrailerError(path, "unreadable", _describe(exc)) from exc
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    # PyAV repeats the file name in its messages; keep the reason short
+    return text.split("; last error log:")[0][:200]
+
+
+def _origin_s(container: av.container.InputContainer) -> float:
+    """Time of the container's start: trailer time 0 (non-zero for e.g. MPEG-TS)."""
+    start = container.start_time
+    return 0.0 if start is None else start / av.time_base
+
+
+def _frame_rate(stream: av.video.stream.VideoStream) -> float:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate:
+            value = float(rate)
+            if math.isfinite(value) and 0 < value < 1000:
+                return value
+    return 0.0
+
+
+def _rotation_deg(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> int:
+    """Counter-clockwise display rotation, a multiple of 90.
+
+    PyAV >= 14 reads the display matrix attached to the frame; older FFmpeg builds
+    exposed it as the stream tag ``rotate`` (clockwise degrees) instead.
+    """
+    degrees = getattr(frame, "rotation", None)
+    if not degrees:
+        tag = stream.metadata.get("rotate") if stream.metadata else None
+        try:
+            degrees = -float(tag) if tag is not None else 0
+        except ValueError:
+            degrees = 0
+    if degrees is None or not math.isfinite(degrees):
+        return 0
+    turns = int(round(degrees / 90.0)) % 4
+    return {0: 0, 1: 90, 2: 180, 3: -90}[turns]
+
+
+def _to_rgb(frame: av.VideoFrame, size: tuple[int, int], rotation_deg: int) -> np.ndarray:
+    """Scale one decoded frame to ``size`` = (width, height) RGB, upright.
+
+    For a quarter-turn rotation the coded picture is scaled to (height, width) first,
+    so the output has the requested shape after turning it.
+    """
+    width, height = size
+    turns = (rotation_deg // 90) % 4
+    if turns % 2:
+        rgb = frame.to_ndarray(width=height, height=width, format="rgb24")
+    else:
+        rgb = frame.to_ndarray(width=width, height=height, format="rgb24")
+    if turns:
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+    return rgb
+
+
+def _video_stream(container: av.container.InputContainer, path: Path, threads: int):
+    if not container.streams.video:
+        raise TrailerError(path, "no_video_stream", "no video stream in the file")
+    stream = container.streams.video[0]
+    # frame + slice threading; thread_count 0 lets FFmpeg pick (one per core)
+    stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = max(0, int(threads))
+    return stream
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    width, height = (int(v) for v in size)
+    if width <= 0 or height <= 0:
+        raise ValueError(f"size must be positive (width, height), got {size}")
+    return width, height
+
+
+def _as_targets(timestamps: np.ndarray) -> np.ndarray:
+    targets = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(targets)):
+        raise ValueError("timestamps must be finite")
+    return targets
+
+
+def _decoded(container: av.container.InputContainer, stream, path: Path) -> Iterator:
+    """Decoded frames of ``stream``, skipping up to MAX_BAD_PACKETS corrupt packets.
+
+    ``container.decode`` stops at the first packet the decoder rejects; real downloads
+    have the odd damaged packet, which should cost a frame, not the trailer.
+    """
+    bad = 0
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError as exc:
+                bad += 1
+                if bad > MAX_BAD_PACKETS:
+                    raise TrailerError(
+                        path, "decode_error", f"{bad} corrupt packets, last: {_describe(exc)}"
+                    ) from exc
+                continue
+            yield from frames
+    except av.FFmpegError as exc:  # demuxer (I/O, container structure)
+        raise TrailerError(path, "decode_error", _describe(exc)) from exc
+
+
+def probe(path: Path | str) -> MediaInfo:
+    """Read a trailer's streams and duration (the first video frame is decoded for rotation).
+
+    Duration: the container's, else the longest stream's, else the last packet's end.
+    Raises TrailerError: ``empty_file`` for 0 bytes, ``unreadable`` when FFmpeg cannot
+    open the file (not a media file, truncated mp4 without its moov atom, missing).
+    """
+    path = Path(path)
+    with _open(path) as container:
+        vstream = container.streams.video[0] if container.streams.video else None
+        astream = container.streams.audio[0] if container.streams.audio else None
+        width = height = rotation = 0
+        fps = 0.0
+        if vstream is not None:
+            width = int(vstream.codec_context.width or 0)
+            height = int(vstream.codec_context.height or 0)
+            fps = _frame_rate(vstream)
+            rotation = _first_frame_rotation(container, vstream)
+        duration = _duration_s(container, path)  # after: its fallback reads to the end
+        rate = channels = 0
+        if astream is not None:
+            rate = int(astream.codec_context.sample_rate or 0)
+            channels = int(astream.codec_context.channels or 0)
+    return MediaInfo(
+        path=path,
+        duration_s=duration,
+        has_video=vstream is not None,
+        has_audio=astream is not None,
+        width=width,
+        height=height,
+        fps=fps,
+        rotation_deg=rotation,
+        audio_sample_rate=rate,
+        audio_channels=channels,
+    )
+
+
+def _duration_s(container: av.container.InputContainer, path: Path) -> float:
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    stream_durations = [
+        float(s.duration * s.time_base)
+        for s in container.streams
+        if s.duration is not None and s.time_base is not None and s.duration > 0
+    ]
+    if stream_durations:
+        return max(stream_durations)
+    # no header duration (some streamed files): read packet times, no decoding
+    origin = _origin_s(container)
+    end = None
+    try:
+        for packet in container.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue
+            t = float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin
+            end = t if end is None else max(end, t)
+    except av.FFmpegError as exc:
+        raise TrailerError(path, "unreadable", _describe(exc)) from exc
+    if end is None:
+        raise TrailerError(path, "unreadable", "no duration and no timed packets")
+    return max(end, 0.0)
+
+
+def _first_frame_rotation(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> int:
+    try:
+        for frame in container.decode(stream):
+            return _rotation_deg(frame, stream)
+    except av.FFmpegError:
+        pass  # probe describes; decoding problems surface in iter_frames_at
+    return 0
+
+
+def iter_frames_at(
+    path: Path | str,
+    timestamps: np.ndarray,
+    size: tuple[int, int] = (224, 224),
+    threads: int = 0,
+    *,
+    max_overrun_s: float | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(target index, RGB uint8 [height, width, 3])`` for every timestamp, in one pass.
+
+    ``size`` is (width, height) after rotation (METHOD.md: 224 x 224, aspect not kept,
+    like the seed's resize). Times are seconds from the container start. The frame
+    picked for target ``t`` is the first decoded frame whose time is >= ``t`` minus
+    half a frame period, i.e. the frame nearest to ``t``. Targets come out in
+    time order (ties in input order) whatever order ``timestamps`` has; repeated
+    targets each get their own copy. Targets past the last frame get the last frame
+    (clamp), unless they lie more than ``max_overrun_s`` past it: then the video
+    ended early (e.g. a truncated download) and ``decode_error`` is raised.
+    Rotated (phone) video is turned upright from its display matrix.
+    """
+    path = Path(path)
+    width, height = _check_size(size)
+    targets = _as_targets(timestamps)
+    order = np.argsort(targets, kind="stable")
+    n = len(order)
+    with _open(path) as container:
+        stream = _video_stream(container, path, threads)
+        if n == 0:
+            return
+        fps = _frame_rate(stream)
+        period = 1.0 / fps if fps > 0 else 0.0
+        half = 0.5 * period
+        origin = _origin_s(container)
+        k = 0
+        last_frame = None
+        last_time = None
+        rotation = 0
+        for frame in _decoded(container, stream, path):
+            if frame.time is not None:
+                t = frame.time - origin
+            elif last_time is not None:
+                t = last_time + period
+            else:
+                t = 0.0
+            if last_frame is None:
+                rotation = _rotation_deg(frame, stream)
+            last_frame, last_time = frame, t
+            rgb = None
+            while k < n and t >= targets[order[k]] - half - _EPS:
+                if rgb is None:
+                    rgb = _to_rgb(frame, (width, height), rotation)
+                    yield int(order[k]), rgb
+                else:
+                    yield int(order[k]), rgb.copy()
+                k += 1
+            if k == n:
+                return
+        if last_frame is None:
+            raise TrailerError(path, "decode_error", "no video frame could be decoded")
+        overrun = targets[order[k]] - last_time
+        if max_overrun_s is not None and overrun > max_overrun_s:
+            raise TrailerError(
+                path,
+                "decode_error",
+                f"video ends at {last_time:.2f} s, {overrun:.2f} s before target "
+                f"{targets[order[k]]:.2f} s (truncated?)",
+            )
+        rgb = _to_rgb(last_frame, (width, height), rotation)
+        for j in range(k, n):
+            yield int(order[j]), rgb if j == k else rgb.copy()
+
+
+def decode_frames(
+    path: Path | str,
+    timestamps: np.ndarray,
+    size: tuple[int, int] = (224, 224),
+    threads: int = 0,
+) -> np.ndarray:
+    """uint8 [len(timestamps), height, width, 3] in the order of ``timestamps`` (one pass)."""
+    width, height = _check_size(size)
+    targets = _as_targets(timestamps)
+    out = np.empty((len(targets), height, width, 3), dtype=np.uint8)
+    filled = np.zeros(len(targets), dtype=bool)
+    for index, rgb in iter_frames_at(path, targets, (width, height), threads):
+        out[index] = rgb
+        filled[index] = True
+    if not filled.all():  # cannot happen: iter_frames_at clamps; guard the invariant
+        raise TrailerError(path, "decode_error", f"{int((~filled).sum())} frames missing")
+    return out
+
+
+def decode_frames_seeking(
+    path: Path | str,
+    timestamps: np.ndarray,
+    size: tuple[int, int] = (224, 224),
+) -> np.ndarray:
+    """Same frames as :func:`decode_frames`, by seeking once per timestamp.
+
+    The seed's approach (OpenCV ``CAP_PROP_POS_MSEC``): kept only as the slow baseline
+    of ``benchmarks/bench_decode.py`` and as a cross-check in tests.
+    """
+    path = Path(path)
+    width, height = _check_size(size)
+    targets = _as_targets(timestamps)
+    out = np.empty((len(targets), height, width, 3), dtype=np.uint8)
+    with _open(path) as container:
+        stream = _video_stream(container, path, 0)
+        fps = _frame_rate(stream)
+        half = 0.5 / fps if fps > 0 else 0.0
+        origin = _origin_s(container)
+        time_base = stream.time_base
+        try:
+            for i, target in enumerate(targets):
+                goal = max(target - half - _EPS, 0.0)
+                container.seek(int(math.floor((goal + origin) / time_base)), stream=stream)
+                picked = None
+                for frame in container.decode(stream):
+                    picked = frame
+                    t = frame.time - origin if frame.time is not None else None
+                    if t is not None and t >= goal:
+                        break
+                if picked is None:
+                    raise TrailerError(path, "decode_error", f"no frame after seeking to {target}")
+                out[i] = _to_rgb(picked, (width, height), _rotation_deg(picked, stream))
+        except av.FFmpegError as exc:
+            raise TrailerError(path, "decode_error", _describe(exc)) from exc
+    return out
+
+
+def decode_audio(path: Path | str, sample_rate: int = 22050, offset_s: float = 5.0) -> np.ndarray:
+    """The first audio track from ``offset_s`` on, as mono float32 at ``sample_rate``.
+
+    One decoding pass; libswresample (PyAV's AudioResampler) downmixes any layout
+    (mono, stereo, 5.1, ...) and resamples, replacing the seed's mp3 detour.
+    ``offset_s`` is measured from the container start; if the track starts later
+    than that, the gap is filled with zeros so sound stays aligned with the frames.
+    Raises TrailerError ``no_audio_stream``, ``too_short`` (nothing after
+    ``offset_s``) or ``decode_error``.
+    """
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise TrailerError(path, "no_audio_stream", "no audio stream in the file")
+        stream = container.streams.audio[0]
+        origin = _origin_s(container)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=int(sample_rate))
+        chunks: list[np.ndarray] = []
+        first_time = None
+        try:
+            for frame in _decoded(container, stream, path):
+                if first_time is None:
+                    first_time = frame.time - origin if frame.time is not None else 0.0
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.FFmpegError as exc:  # resampler (e.g. a layout change mid-stream)
+            raise TrailerError(path, "decode_error", _describe(exc)) from exc
+    if first_time is None:
+        raise TrailerError(path, "decode_error", "no audio frame could be decoded")
+    y = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    end_s = first_time + y.size / sample_rate
+    skip = int(round((offset_s - first_time) * sample_rate))
+    if skip >= 0:
+        y = y[skip:]
+    else:
+        y = np.concatenate([np.zeros(-skip, dtype=np.float32), y])
+    if y.size == 0:
+        raise TrailerError(
+            path, "too_short", f"audio ends at {end_s:.2f} s, before the {offset_s:.2f} s offset"
+        )
+    return np.ascontiguousarray(y, dtype=np.float32)
