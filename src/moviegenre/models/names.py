@@ -1,0 +1,3 @@
+"""The visual model names, importable without TensorFlow (evaluation and CLI use them)."""
+
+MODEL_NAMES: tuple[str, ...] = ("cnn1d", "lstm_merge", "gru", "gru_merge")
