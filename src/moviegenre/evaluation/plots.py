@@ -95,6 +95,30 @@ def pr_curve_rows(
     return rows
 
 
+def interpolated_pr_rows(
+    y_true: np.ndarray, scores_by_model: Mapping[str, np.ndarray], points: int = 51
+) -> list[dict]:
+    """One genre's PR curves on a shared recall grid: rows ``{"recall", <model>: precision}``.
+
+    Precision is interpolated (the best precision at that recall or more), the usual
+    reading of a PR curve; a shared grid lets DVC draw every model in one chart and
+    compare revisions. ``y_true`` and each score array are 1-D for the genre.
+    """
+    y = np.asarray(y_true)
+    grid = np.linspace(0.0, 1.0, points)
+    rows = [{"recall": round(float(r), 4)} for r in grid]
+    if not y.any():
+        return rows
+    for model, scores in scores_by_model.items():
+        precision, recall, _ = precision_recall_curve(y, np.asarray(scores, dtype=np.float64))
+        # recall is decreasing: running max from the high-recall end gives the envelope.
+        envelope = np.maximum.accumulate(precision[::-1])[::-1]
+        for row, r in zip(rows, grid, strict=True):
+            reachable = envelope[recall >= r - 1e-12]
+            row[str(model)] = round(float(reachable.max()) if reachable.size else 0.0, 4)
+    return rows
+
+
 def write_rows(rows: Sequence[Mapping], path: Path) -> Path:
     """Write plot rows as a DVC plots file: a JSON list for ``.json``, a CSV for ``.csv``."""
     path = Path(path)

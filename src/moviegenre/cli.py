@@ -1,0 +1,129 @@
+"""The `moviegenre` command: synthetic data, pipeline stages, import and prediction.
+
+The pipeline itself runs through `snakemake` (features) and `dvc repro` (the rest); these
+subcommands are what those call, and what a user calls by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from moviegenre import __version__
+from moviegenre.config import ConfigError, load_params
+from moviegenre.logs import setup_logging
+
+log = logging.getLogger("moviegenre")
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from moviegenre.data.synth import SynthConfig, generate
+
+    params = load_params(args.params)
+    config = SynthConfig(**{**params["synth"], **({"count": args.count} if args.count else {})})
+    written = generate(Path(args.videos), Path(args.db), config)
+    print(f"wrote {len(written)} synthetic trailers to {args.videos} and labels to {args.db}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    load_params(args.params)
+    print(f"{args.params}: valid")
+    return 0
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from moviegenre.dataset import build_dataset
+
+    build_dataset(load_params(args.params))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from moviegenre.stages.train import run
+
+    run(load_params(args.params), args.model)
+    return 0
+
+
+def _cmd_fuse(args: argparse.Namespace) -> int:
+    from moviegenre.stages.fuse import AUDIO_MODEL, run_audio, run_fusion
+
+    params = load_params(args.params)
+    run_audio(params) if args.model == AUDIO_MODEL else run_fusion(params, args.model)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from moviegenre.stages.evaluate import run
+
+    run(load_params(args.params))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    """What `make run` prints at the end: where things are, and the test metrics table."""
+    from moviegenre import paths
+    from moviegenre.stages.evaluate import METRICS, TABLE
+
+    if paths.EXTRACTION_SUMMARY.exists():
+        summary = json.loads(paths.EXTRACTION_SUMMARY.read_text())
+        print(f"extraction: {summary['text']}")
+        print(f"  per-trailer report: {paths.EXTRACTION_REPORT}")
+    print(f"features: {paths.FEATURES}/ (Parquet shards: audio/, visual/<backbone>/)")
+    print(f"models: {paths.MODELS}/   metrics: {METRICS}   plots: {paths.RESULTS / 'plots'}/")
+    if TABLE.exists():
+        print("\ntest-set metrics (thresholds from the validation split):")
+        print(TABLE.read_text())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moviegenre", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"moviegenre {__version__}")
+    parser.add_argument("--params", default="params.yaml", help="parameters file")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write the built-in synthetic trailers and labels")
+    p.add_argument("--videos", default="data/synthetic/trailers")
+    p.add_argument("--db", default="data/synthetic/database.db")
+    p.add_argument("--count", type=int, default=None, help="override synth.count")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate-config", help="check params.yaml against the schema")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("dataset", help="join labels and features (DVC stage dataset)")
+    p.set_defaults(func=_cmd_dataset)
+
+    p = sub.add_parser("train", help="train one visual model (DVC stage train@MODEL)")
+    p.add_argument("model", choices=["cnn1d", "lstm_merge", "gru", "gru_merge"])
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("fuse", help="fit audio-only or audio+visual SVMs")
+    p.add_argument("model", choices=["audio", "cnn1d", "lstm_merge", "gru", "gru_merge"])
+    p.set_defaults(func=_cmd_fuse)
+
+    p = sub.add_parser("evaluate", help="metrics, thresholds and plots (DVC stage evaluate)")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("summary", help="where the outputs are, and the test metrics")
+    p.set_defaults(func=_cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"moviegenre: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

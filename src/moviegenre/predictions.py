@@ -1,0 +1,49 @@
+"""Per-trailer probabilities as Parquet: the hand-off between training, fusion and evaluation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from moviegenre import paths
+
+PREDICTIONS = paths.RESULTS / "predictions"
+
+
+def predictions_path(model: str) -> Path:
+    return PREDICTIONS / f"{model}.parquet"
+
+
+def write_predictions(
+    path: Path,
+    trailer_ids: Sequence[str],
+    splits: Sequence[str],
+    probabilities: np.ndarray,
+    genres: Sequence[str],
+    audio_missing: Sequence[bool] | None = None,
+) -> None:
+    """One row per trailer: id, split, whether audio was missing, one probability per genre."""
+    frame = pd.DataFrame({"trailer_id": list(trailer_ids), "split": list(splits)})
+    frame["audio_missing"] = (
+        np.zeros(len(frame), dtype=bool) if audio_missing is None else np.asarray(audio_missing)
+    )
+    for column, genre in enumerate(genres):
+        frame[genre] = np.asarray(probabilities[:, column], dtype=np.float32)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def read_predictions(path: Path, genres: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """(rows with trailer_id / split / audio_missing, probabilities [N, G] in genre order)."""
+    frame = pd.read_parquet(path)
+    missing = [g for g in genres if g not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: no probability column for {', '.join(missing)}")
+    return frame, frame[list(genres)].to_numpy(dtype=np.float32)

@@ -1,0 +1,1 @@
+"""DVC stage bodies: each reads its inputs, calls the package, writes its outputs."""

@@ -1,0 +1,115 @@
+"""DVC stage evaluate: metrics on the test split with thresholds from another split, plots.
+
+Thresholds (one per genre, Youden point) come from `evaluate.threshold_split` (valid by
+default), never from test. The best fusion by validation AU-PRC becomes the prediction
+bundle's default model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviegenre import paths
+from moviegenre.dataset import load_dataset
+from moviegenre.evaluation.metrics import (
+    evaluate_scores,
+    fault_matrix,
+    metrics_table,
+    prevalence_baseline,
+)
+from moviegenre.evaluation.thresholds import apply_thresholds, youden_thresholds
+from moviegenre.models.names import MODEL_NAMES
+from moviegenre.predictions import predictions_path, read_predictions
+from moviegenre.stages.fuse import AUDIO_MODEL, fused_name
+
+log = logging.getLogger("moviegenre.evaluate")
+
+METRICS = paths.RESULTS / "metrics.json"
+THRESHOLDS = paths.RESULTS / "thresholds.json"
+PLOTS = paths.RESULTS / "plots"
+TABLE = paths.RESULTS / "metrics_table.txt"
+
+
+def evaluated_models() -> list[str]:
+    """Every model the pipeline scores: visual models, audio alone, and each fusion."""
+    return [*MODEL_NAMES, AUDIO_MODEL, *(fused_name(m) for m in MODEL_NAMES)]
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+def run(config: dict[str, Any]) -> dict[str, Any]:
+    from moviegenre.evaluation import plots
+
+    data = load_dataset()
+    genres = list(data.genres)
+    labels = data.labels
+    test = data.split_indices("test")
+    valid = data.split_indices("valid")
+    pick = data.split_indices(config["evaluate"]["threshold_split"])
+    if len(test) == 0 or len(pick) == 0:
+        raise RuntimeError("the test split and the threshold split must not be empty")
+
+    test_metrics: dict[str, dict] = {}
+    valid_metrics: dict[str, dict] = {}
+    thresholds: dict[str, dict[str, float]] = {}
+    test_scores: dict[str, np.ndarray] = {}
+    for model in evaluated_models():
+        rows, scores = read_predictions(predictions_path(model), genres)
+        if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
+            raise RuntimeError(f"{predictions_path(model)} is not aligned with the data set")
+        cut = youden_thresholds(labels[pick], scores[pick])
+        thresholds[model] = {g: round(float(t), 6) for g, t in zip(genres, cut, strict=True)}
+        test_metrics[model] = evaluate_scores(labels[test], scores[test], cut, genres)
+        valid_metrics[model] = evaluate_scores(labels[valid], scores[valid], cut, genres)
+        test_scores[model] = scores[test]
+        ap_rows = [{"genre": g, "ap": ap} for g, ap in test_metrics[model]["ap"].items()]
+        plots.write_rows(
+            [r for r in ap_rows if r["ap"] is not None], PLOTS / "ap" / f"{model}.json"
+        )
+        predicted = apply_thresholds(scores[test], cut)
+        plots.plot_fault_matrix(
+            fault_matrix(labels[test], predicted),
+            genres,
+            PLOTS / "fault_matrices" / f"{model}.png",
+            f"{model}: share wrong for genre i where labels i and j agree (test)",
+        )
+
+    baseline = prevalence_baseline(labels[test])
+    metrics = {
+        "test": test_metrics,
+        "valid": {
+            m: {k: v[k] for k in ("auprc_micro", "auprc_macro")} for m, v in valid_metrics.items()
+        },
+        "prevalence_baseline": {k: baseline[k] for k in ("auprc_micro", "auprc_macro")},
+        "n_test": int(len(test)),
+    }
+    _write_json(METRICS, metrics)
+    _write_json(THRESHOLDS, {"split": config["evaluate"]["threshold_split"], "models": thresholds})
+    for column, genre in enumerate(genres):
+        per_model = {m: s[:, column] for m, s in test_scores.items()}
+        rows = plots.interpolated_pr_rows(labels[test, column], per_model)
+        plots.write_rows(rows, PLOTS / "pr" / f"{genre}.json")
+    plots.plot_pr_curves(labels[test], test_scores, genres, PLOTS / "pr_curves.png")
+    plots.plot_ap_bars({m: v["ap"] for m, v in test_metrics.items()}, genres, PLOTS / "ap_bars.png")
+    histories = {}
+    for model in MODEL_NAMES:
+        history_file = paths.RESULTS / "training" / model / "history.json"
+        if history_file.exists():
+            histories[model] = json.loads(history_file.read_text())
+    plots.plot_loss_curves(histories, PLOTS / "loss_curves.png")
+
+    table = metrics_table({**test_metrics, "prevalence": baseline})
+    TABLE.write_text(table + "\n")
+    log.info("test metrics (%d trailers):\n%s", len(test), table)
+    return metrics
