@@ -60,7 +60,11 @@ def write_table_atomic(table: pa.Table, path: Path, metadata: dict[str, Any]) ->
     schema_meta[METADATA_KEY] = json.dumps(meta, sort_keys=True).encode("utf-8")
     table = table.replace_schema_metadata(schema_meta)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    pq.write_table(table, tmp, compression="zstd")
+    # Dictionary-encode only the id column and keep row groups small: pyarrow's defaults
+    # buffer about 7x the table while writing a 2048-wide float16 list column.
+    pq.write_table(
+        table, tmp, compression="zstd", use_dictionary=["trailer_id"], row_group_size=2048
+    )
     os.replace(tmp, path)
 
 

@@ -1,0 +1,698 @@
+"""Import LMTD-9's published files into the project's own inputs (METHOD.md, "Data: LMTD-9").
+
+``database.db`` is validated where it lies and used as the label file. The ResNet-152
+feature pickle (a Python-2 pickle of ``"000002" -> float [n_frames, 2048]``) becomes
+Parquet visual shards, so training reads real and synthetic data the same way. Trailer
+videos are not copied: the folder is checked and the extraction reads it through params.
+
+Unpickling runs whatever callables a pickle names, so the pickle is read with an allow-list
+that admits numpy arrays and nothing else: a doctored file fails before anything is written.
+The original loader silently skipped entries that are not 2-D (misaligning labels); here
+every unusable entry, and every id with labels but no features or the reverse, is reported.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import codecs
+import json
+import logging
+import os
+import pickle
+import re
+import shutil
+import struct
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from moviegenre import paths
+from moviegenre.data.labels import read_labels, trailer_key
+from moviegenre.data.trailers import discover_trailers
+from moviegenre.features.extract import visual_metadata
+from moviegenre.features.shards import shard_name, shard_of, visual_table, write_table_atomic
+from moviegenre.genres import GENRES_4, GENRES_9, SPLITS
+
+log = logging.getLogger("moviegenre.lmtd")
+
+LMTD_DIM = 2048
+IMPORT_REPORT = paths.RESULTS / "lmtd_import_report.json"
+NO_VIDEOS_DIR = "data/lmtd9/no_videos"  # an empty folder: no audio, visual from the pickle
+TIMESTAMPS_NOTE = "frame index (0, 1, 2, ...): the LMTD-9 pickle records no frame times"
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+# Strings and bytes above this size are array payloads: not kept in the unpickler's memo.
+_LARGE_PAYLOAD = 1 << 16
+_SHARD_FILE = re.compile(r"shard-\d{4}\.parquet")
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """A feature pickle that names something outside the numpy allow-list (or is not a dict)."""
+
+
+class FeaturePickleError(ValueError):
+    """A feature pickle that is allowed but unusable: truncated, corrupt or oddly keyed."""
+
+
+class LmtdImportError(ValueError):
+    """Arguments or files that make an import impossible (missing pickle, videos folder, ...)."""
+
+
+# ---- safe unpickling --------------------------------------------------------------------
+
+
+# numpy's own array-unpickling function, wherever this numpy version keeps it.
+_NUMPY_RECONSTRUCT = np.zeros(1).__reduce__()[0]
+
+
+def _reconstruct_ndarray(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
+    """``numpy.core.multiarray._reconstruct`` limited to plain ndarrays (no subclasses)."""
+    if subtype is not np.ndarray:
+        raise UnsafePickleError(
+            f"numpy _reconstruct of {subtype!r}: only numpy.ndarray may be rebuilt"
+        )
+    return _NUMPY_RECONSTRUCT(subtype, shape, dtype_code)
+
+
+def _numeric_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
+    """``numpy.dtype`` limited to bool/int/float: object and record dtypes could carry
+    arbitrary nested objects, and feature arrays never need them."""
+    if isinstance(spec, bytes):
+        spec = spec.decode("latin1")
+    if not isinstance(spec, str):
+        raise UnsafePickleError(f"numpy.dtype({spec!r}): only dtype codes such as 'f4' allowed")
+    dtype = np.dtype(spec, bool(align), bool(copy))
+    if dtype.kind not in "biuf":
+        raise UnsafePickleError(f"numpy.dtype({spec!r}): only numeric dtypes are allowed")
+    return dtype
+
+
+def _latin1_encode(text: Any, encoding: Any = "utf-8") -> bytes:
+    """``_codecs.encode`` as Python 3 writes bytes in protocol 2: latin1 text -> bytes only."""
+    if not isinstance(text, str) or str(encoding).lower().replace("-", "") != "latin1":
+        raise UnsafePickleError(
+            f"_codecs.encode with encoding {encoding!r}: only latin1 text -> bytes is allowed"
+        )
+    return codecs.encode(text, "latin1")
+
+
+# (module, name) as written in the pickle -> what it may resolve to. This is everything a
+# dict of numpy arrays needs (recorded from real pickles: Python 2 numpy, Python 3 numpy
+# 1.x/2.x, protocols 2-4); copyreg._reconstructor, numpy scalars, builtins: refused.
+ALLOWED_GLOBALS: Mapping[tuple[str, str], Any] = MappingProxyType(
+    {
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct_ndarray,  # numpy < 2 (and Py2)
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct_ndarray,  # numpy >= 2
+        ("numpy", "ndarray"): np.ndarray,  # _reconstruct's first argument
+        ("numpy", "dtype"): _numeric_dtype,  # the array's dtype, e.g. ('f4', 0, 1)
+        ("_codecs", "encode"): _latin1_encode,  # bytes in Python 3 protocol-2 pickles
+    }
+)
+
+
+_DROPPED = object()  # stands in the memo for a payload that was not kept
+
+
+class _LeanMemo(dict):
+    """The unpickler's memo, minus array payloads: a Python-2 pickle memoizes every string,
+    so keeping them would hold a second copy of all features until the load ends."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(value, (str, bytes, bytearray)) and len(value) > _LARGE_PAYLOAD:
+            value = _DROPPED
+        super().__setitem__(key, value)
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        if value is _DROPPED:
+            raise FeaturePickleError(
+                f"the pickle refers back to a large string (memo {key}): not a dict of arrays"
+            )
+        return value
+
+
+def _describe_global(module: str, name: str) -> str:
+    """``module.name``, plus the Python 3 name when a Python 2 one was written."""
+    text = f"{module}.{name}"
+    py3 = _compat_pickle.NAME_MAPPING.get((module, name))
+    if py3 is None and module in _compat_pickle.IMPORT_MAPPING:
+        py3 = (_compat_pickle.IMPORT_MAPPING[module], name)
+    return text if py3 is None else f"{text} (Python 3: {py3[0]}.{py3[1]})"
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Python's own unpickler (the pure-Python one, whose memo can be replaced) with an
+    allow-list in ``find_class``: GLOBAL, STACK_GLOBAL, INST and EXT all resolve here."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        super().__init__(file, encoding="latin1")
+        self.memo = _LeanMemo()
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"refused to load {_describe_global(module, name)}: a feature pickle may only "
+                "contain numpy arrays in a dict"
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError(f"refused persistent id {pid!r}")
+
+    def _decode_string(self, value: bytes) -> Any:
+        # Python-2 str payloads stay bytes (numpy takes them as is): one copy fewer.
+        return value if len(value) > _LARGE_PAYLOAD else super()._decode_string(value)
+
+
+def _key_as_str(key: Any) -> str:
+    if isinstance(key, bytes):
+        return key.decode("latin1")
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)
+    raise FeaturePickleError(f"feature key {key!r} is a {type(key).__name__}, not a string")
+
+
+def load_feature_pickle(path: Path) -> dict[str, np.ndarray]:
+    """LMTD-9's feature pickle as ``{"000002": array}``, read through the allow-list.
+
+    Python-2 pickles are read with ``encoding="latin1"``; byte-string keys are decoded, so
+    keys are always ``str``. Values are returned as found (the importer reports any that is
+    not a usable array). Raises UnsafePickleError naming what was refused, or when the top
+    level is not a dict; FeaturePickleError when the file is truncated or corrupt.
+    """
+    path = Path(path)
+    with open(path, "rb") as handle:
+        unpickler = _RestrictedUnpickler(handle)
+        try:
+            obj = unpickler.load()
+        except UnsafePickleError:
+            raise
+        except (FeaturePickleError, EOFError, pickle.UnpicklingError) as exc:
+            raise FeaturePickleError(f"{path}: not a readable feature pickle ({exc})") from exc
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError, struct.error) as exc:
+            raise FeaturePickleError(
+                f"{path}: corrupt pickle ({type(exc).__name__}: {exc})"
+            ) from exc
+        finally:
+            unpickler.memo.clear()  # the memo holds every array too: free them with the dict
+            del unpickler
+    if not isinstance(obj, dict):
+        raise UnsafePickleError(
+            f"{path}: top-level object is a {type(obj).__module__}.{type(obj).__qualname__}, "
+            "expected a dict of trailer id -> array"
+        )
+    features: dict[str, np.ndarray] = {}
+    while obj:
+        key, value = obj.popitem()
+        name = _key_as_str(key)
+        if name in features:
+            raise FeaturePickleError(f"{path}: feature key {name!r} appears twice")
+        features[name] = value
+    return dict(sorted(features.items()))
+
+
+def write_lmtd_style_pickle(path: Path, features: Mapping[str, np.ndarray]) -> None:
+    """Write arrays as Python 2's cPickle (protocol 2) wrote LMTD-9's pickle with numpy 1.x.
+
+    Byte-string keys and payloads (SHORT_BINSTRING / BINSTRING), ``numpy.core.multiarray
+    ._reconstruct`` globals and memo references, as in the published file: fabricated
+    data for tests and benchmarks takes the same path as the real thing.
+    """
+    path = Path(path)
+    memo = {"n": 0}
+
+    def put() -> bytes:
+        memo["n"] += 1
+        n = memo["n"]
+        return b"q" + bytes([n]) if n < 256 else b"r" + struct.pack("<I", n)
+
+    def get(n: int) -> bytes:
+        return b"h" + bytes([n]) if n < 256 else b"j" + struct.pack("<I", n)
+
+    def py2_str(data: bytes) -> bytes:
+        if len(data) < 256:
+            return b"U" + bytes([len(data)]) + data
+        return b"T" + struct.pack("<i", len(data)) + data
+
+    def py2_int(value: int) -> bytes:
+        if value < 256:
+            return b"K" + bytes([value])
+        return b"M" + struct.pack("<H", value) if value < 65536 else b"J" + struct.pack("<i", value)
+
+    def py2_tuple(parts: list[bytes]) -> bytes:
+        if 1 <= len(parts) <= 3:
+            return b"".join(parts) + b"\x85\x86\x87"[len(parts) - 1 : len(parts)]
+        return b"(" + b"".join(parts) + b"t"
+
+    items = list(features.items())
+    globals_at: dict[bytes, int] = {}
+    dtypes_at: dict[str, int] = {}
+
+    def glob(text: bytes) -> bytes:
+        if text in globals_at:
+            return get(globals_at[text])
+        out = b"c" + text + put()
+        globals_at[text] = memo["n"]
+        return out
+
+    with open(path, "wb") as out:
+        out.write(b"\x80\x02}" + put())
+        for start in range(0, max(len(items), 1), 1000):  # cPickle's SETITEMS batches
+            batch = items[start : start + 1000]
+            if not batch:
+                break
+            out.write(b"(")
+            for key, value in batch:
+                arr = np.ascontiguousarray(value)
+                if arr.dtype.kind not in "biuf":
+                    raise TypeError(f"{key}: only numeric arrays can be written, not {arr.dtype}")
+                if arr.dtype.byteorder == ">":
+                    arr = arr.astype(arr.dtype.newbyteorder("<"))
+                code, order = arr.dtype.str[1:], "|" if arr.dtype.str[0] == "|" else "<"
+                key_bytes = key.encode("latin1") if isinstance(key, str) else bytes(key)
+                out.write(py2_str(key_bytes) + (put() if len(key_bytes) > 1 else b""))
+                out.write(glob(b"numpy.core.multiarray\n_reconstruct\n"))
+                out.write(glob(b"numpy\nndarray\n") + b"K\x00\x85U\x01b\x87R" + put())
+                out.write(b"(K\x01" + py2_tuple([py2_int(d) for d in arr.shape]) + put())
+                if code in dtypes_at:
+                    out.write(get(dtypes_at[code]))
+                else:
+                    out.write(glob(b"numpy\ndtype\n") + py2_str(code.encode()) + put())
+                    out.write(b"K\x00K\x01\x87R" + put())
+                    dtypes_at[code] = memo["n"]
+                    out.write(b"(K\x03" + py2_str(order.encode()) + b"NNN")
+                    out.write(b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t" + put() + b"b")
+                out.write(b"\x89" + py2_str(arr.tobytes()) + put() + b"tb")
+            out.write(b"u")
+        out.write(b".")
+
+
+# ---- import ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did; ``details`` is the JSON written to ``report_path``."""
+
+    report_path: Path
+    n_labelled: int
+    n_feature_entries: int
+    n_imported: int
+    n_labelled_with_features: int
+    n_videos: int | None
+    shards: list[Path] = field(default_factory=list)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One paragraph for the command line."""
+        parts = [f"{self.n_labelled} labelled trailers"]
+        if self.details.get("features_pickle"):
+            parts.append(
+                f"{self.n_imported} of {self.n_feature_entries} feature entries imported into "
+                f"{len(self.shards)} shards ({self.n_labelled_with_features} labelled)"
+            )
+        if self.n_videos is not None:
+            parts.append(f"{self.n_videos} labelled trailers have a video")
+        issues = [f"{k.replace('_', ' ')}: {len(v)}" for k, v in self.problems.items() if v]
+        text = "; ".join(parts)
+        return text + (f". Problems: {', '.join(issues)}" if issues else ". No problems")
+
+
+def _classify(value: Any, max_frames: int) -> tuple[str | None, np.ndarray | None]:
+    """(problem, None) for an unusable entry, else (None, float16 [<=max_frames, 2048])."""
+    if not isinstance(value, np.ndarray):
+        return "not_an_array", None
+    if value.dtype.kind != "f":
+        return "not_float", None
+    if value.ndim != 2:
+        return "not_2d", None
+    if value.shape[1] != LMTD_DIM:
+        return "wrong_width", None
+    if value.shape[0] == 0:
+        return "empty", None
+    kept = value[:max_frames]
+    if not np.isfinite(kept).all():
+        return "non_finite", None
+    if float(np.abs(kept).max()) > FLOAT16_MAX:
+        return "float16_overflow", None
+    return None, kept.astype(np.float16)
+
+
+MALFORMED_KINDS: tuple[str, ...] = (
+    "not_an_array",
+    "not_float",
+    "not_2d",
+    "wrong_width",
+    "empty",
+    "non_finite",
+    "float16_overflow",
+)
+
+
+def _normalise_keys(features: dict[str, Any]) -> tuple[dict[str, str], list[str], list[str]]:
+    """Pickle key -> trailer id ("2" -> "000002"); keys that name no trailer; duplicates."""
+    ids: dict[str, str] = {}
+    invalid: list[str] = []
+    seen: dict[str, list[str]] = {}
+    for key in features:
+        if key.isascii() and key.isdigit():
+            seen.setdefault(trailer_key(int(key)), []).append(key)
+        else:
+            invalid.append(key)
+    duplicates: list[str] = []
+    for trailer_id, keys in seen.items():
+        if len(keys) > 1:
+            duplicates.append(trailer_id)  # "2" and "000002": which is right is unknowable
+        else:
+            ids[keys[0]] = trailer_id
+    return ids, sorted(invalid), sorted(duplicates)
+
+
+def _write_shards(
+    features: dict[str, Any], n_shards: int, shards_dir: Path, max_frames: int
+) -> tuple[list[Path], dict[str, str], dict[str, int], dict[str, list[str]], dict[str, Any]]:
+    """Convert and write shard by shard, popping each entry so memory shrinks as we go.
+
+    Returns (files written, problem by id, frames by imported id, key problems, shapes).
+    """
+    key_to_id, invalid, duplicates = _normalise_keys(features)
+    for key in [k for k in features if k not in key_to_id]:
+        del features[key]
+    groups: dict[int, list[str]] = {}
+    for key, trailer_id in key_to_id.items():
+        groups.setdefault(shard_of(trailer_id, n_shards), []).append(key)
+    meta = dict(
+        visual_metadata(
+            {"name": "resnet152", "weights": "lmtd9_resnet152.pickle"},
+            {"source": "lmtd9 pickle"},
+            LMTD_DIM,
+        ),
+        source="lmtd9_pickle",
+        timestamps=TIMESTAMPS_NOTE,
+        max_frames=max_frames,
+    )
+    written: list[Path] = []
+    problem_of: dict[str, str] = {}
+    frames: dict[str, int] = {}
+    shapes: dict[str, Any] = {}
+    for index in sorted(groups):
+        ids: list[str] = []
+        arrays: list[np.ndarray] = []
+        for key in sorted(groups[index], key=lambda k: key_to_id[k]):
+            trailer_id = key_to_id[key]
+            value = features.pop(key)
+            problem, kept = _classify(value, max_frames)
+            if problem is None:
+                ids.append(trailer_id)
+                arrays.append(kept)
+                frames[trailer_id] = int(value.shape[0])
+            else:
+                problem_of[trailer_id] = problem
+                shapes[trailer_id] = (
+                    list(value.shape) if isinstance(value, np.ndarray) else type(value).__name__
+                )
+            del value, kept
+        if not ids:
+            continue
+        stamps = [np.arange(len(a), dtype=np.float32) for a in arrays]
+        table = visual_table(ids, stamps, arrays, LMTD_DIM)
+        del arrays, stamps
+        path = shards_dir / f"shard-{shard_name(index)}.parquet"
+        write_table_atomic(table, path, meta)
+        del table
+        written.append(path)
+    return (
+        written,
+        problem_of,
+        frames,
+        {"invalid_keys": invalid, "duplicate_keys": duplicates},
+        shapes,
+    )
+
+
+def _remove_stale_shards(shards_dir: Path, keep: list[Path]) -> list[str]:
+    """Shards of an earlier import (another shard count or pickle) that would mix in."""
+    kept = {p.name for p in keep}
+    removed = []
+    for path in sorted(shards_dir.glob("shard-*.parquet")):
+        if _SHARD_FILE.fullmatch(path.name) and path.name not in kept:
+            path.unlink()
+            removed.append(path.name)
+    return removed
+
+
+def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _counts(labels: pd.DataFrame, columns: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """Per split and per genre: labelled trailers, and those with features / a video."""
+    splits = {
+        s: {
+            name: int(((labels["split"] == s).to_numpy() & mask).sum())
+            for name, mask in columns.items()
+        }
+        for s in SPLITS
+    }
+    genres = {
+        g: {
+            name: int((labels[g].to_numpy().astype(bool) & mask).sum())
+            for name, mask in columns.items()
+        }
+        for g in GENRES_9
+    }
+    return splits, genres
+
+
+def import_lmtd(
+    db: Path,
+    features_pickle: Path | None,
+    videos_dir: Path | None,
+    n_shards: int,
+    out_root: Path = Path("."),
+    max_frames: int = 240,
+) -> ImportReport:
+    """Turn LMTD-9's files into visual shards and a report; see the module docstring.
+
+    Order matters: labels are validated (LabelError), the videos folder checked and the
+    pickle loaded through the allow-list (UnsafePickleError) before anything is written.
+    """
+    if n_shards < 1:
+        raise LmtdImportError(f"n_shards must be at least 1, got {n_shards}")
+    if max_frames < 1:
+        raise LmtdImportError(f"max_frames must be at least 1, got {max_frames}")
+    if features_pickle is None and videos_dir is None:
+        raise LmtdImportError("nothing to import: give the feature pickle, a videos folder or both")
+    db, out_root = Path(db), Path(out_root)
+    labels = read_labels(db)
+    labelled = labels["trailer_id"].tolist()
+    labelled_set = set(labelled)
+
+    videos: dict[str, Any] | None = None
+    has_video = np.zeros(len(labelled), dtype=bool)
+    if videos_dir is not None:
+        videos_dir = Path(videos_dir)
+        if not videos_dir.is_dir():
+            raise LmtdImportError(f"videos folder {videos_dir} does not exist")
+        found = discover_trailers(videos_dir)
+        videos = {
+            "dir": str(videos_dir),
+            "files": len(found),
+            "mp4_of_labelled": sum(
+                1 for t in labelled if t in found and found[t].name == f"{t}.mp4"
+            ),
+            "labelled_without_video": sorted(labelled_set - set(found)),
+            "videos_without_labels": sorted(set(found) - labelled_set),
+        }
+        has_video = np.array([t in found for t in labelled], dtype=bool)
+
+    features: dict[str, Any] | None = None
+    if features_pickle is not None:
+        features_pickle = Path(features_pickle)
+        if not features_pickle.is_file():
+            raise LmtdImportError(f"feature pickle {features_pickle} does not exist")
+        features = load_feature_pickle(features_pickle)  # refused: nothing written yet
+
+    problems: dict[str, list[str]] = {}
+    details: dict[str, Any] = {
+        "labels_db": str(db),
+        "features_pickle": None if features_pickle is None else str(features_pickle),
+        "videos_dir": None if videos_dir is None else str(videos_dir),
+        "n_shards": n_shards,
+        "max_frames": max_frames,
+    }
+    columns: dict[str, np.ndarray] = {"labelled": np.ones(len(labelled), dtype=bool)}
+    written: list[Path] = []
+    n_entries = n_imported = n_with_features = 0
+    if features is not None:
+        n_entries = len(features)
+        shards_dir = out_root / paths.VISUAL_FEATURES / paths.LMTD_VISUAL_NAME
+        written, problem_of, frames, key_problems, shapes = _write_shards(
+            features, n_shards, shards_dir, max_frames
+        )
+        features = None
+        stale = _remove_stale_shards(shards_dir, written) if shards_dir.is_dir() else []
+        for kind in MALFORMED_KINDS:
+            problems[kind] = sorted(t for t, p in problem_of.items() if p == kind)
+        problems.update(key_problems)
+        imported = set(frames)
+        problems["labelled_without_features"] = sorted(labelled_set - imported)
+        problems["features_without_labels"] = sorted(imported - labelled_set)
+        has_features = np.array([t in imported for t in labelled], dtype=bool)
+        columns["with_features"] = has_features
+        four = labels[list(GENRES_4)].to_numpy().any(axis=1)
+        counts = np.array(sorted(frames.values()), dtype=np.int64)
+        n_imported, n_with_features = len(frames), int(has_features.sum())
+        details.update(
+            visual_features_dir=str(paths.VISUAL_FEATURES / paths.LMTD_VISUAL_NAME),
+            shards_written=[p.name for p in written],
+            stale_shards_removed=stale,
+            timestamps=TIMESTAMPS_NOTE,
+            frames={
+                "min": int(counts.min()) if len(counts) else None,
+                "median": float(np.median(counts)) if len(counts) else None,
+                "max": int(counts.max()) if len(counts) else None,
+                "truncated_to_max_frames": int((counts > max_frames).sum()),
+            },
+            malformed_shapes=dict(sorted(shapes.items())),
+            four_genres_with_features=int((four & has_features).sum()),
+        )
+    if videos is not None:
+        columns["with_video"] = has_video
+        problems["labelled_without_video"] = videos.pop("labelled_without_video")
+        problems["videos_without_labels"] = videos.pop("videos_without_labels")
+        details["videos"] = videos
+    splits, genres = _counts(labels, columns)
+    details["counts"] = {
+        "labelled": len(labelled),
+        "feature_entries": n_entries if features_pickle is not None else None,
+        "imported": n_imported if features_pickle is not None else None,
+        "labelled_with_features": n_with_features if features_pickle is not None else None,
+        "labelled_with_video": int(has_video.sum()) if videos is not None else None,
+    }
+    details["splits"] = splits
+    details["genres"] = genres
+    details["problems"] = problems
+
+    report_path = out_root / IMPORT_REPORT
+    _write_json_atomic(report_path, details)
+    for key, items in problems.items():
+        if items:
+            shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
+            log.warning("lmtd import: %s: %d (%s)", key.replace("_", " "), len(items), shown)
+    return ImportReport(
+        report_path=report_path,
+        n_labelled=len(labelled),
+        n_feature_entries=n_entries,
+        n_imported=n_imported,
+        n_labelled_with_features=n_with_features,
+        n_videos=int(has_video.sum()) if videos is not None else None,
+        shards=written,
+        problems=problems,
+        details=details,
+    )
+
+
+# ---- params.yaml ------------------------------------------------------------------------
+
+
+def _as_posix(path: Path | str | None) -> str | None:
+    return None if path is None else Path(path).as_posix()
+
+
+def lmtd_params(db: Path, features_pickle: Path | None, videos_dir: Path | None) -> dict:
+    """The ``data:`` section that points a run at imported LMTD-9 data."""
+    return {
+        "source": "lmtd9",
+        "videos_dir": _as_posix(videos_dir) or NO_VIDEOS_DIR,
+        "labels_db": _as_posix(db),
+        "lmtd": {
+            "db": _as_posix(db),
+            "features_pickle": _as_posix(features_pickle),
+            "videos_dir": _as_posix(videos_dir),
+        },
+    }
+
+
+def _assign_in_place(target: Any, new: Mapping[str, Any]) -> None:
+    """Make ``target`` (a ruamel CommentedMap) equal ``new`` key by key, so the comments
+    attached to keys that stay survive."""
+    for key in [k for k in target if k not in new]:
+        del target[key]
+    for key, value in new.items():
+        current = target.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            _assign_in_place(current, value)
+        else:
+            target[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def update_params_file(params_path: Path, data_section: dict) -> None:
+    """Rewrite only ``data:`` of params.yaml, keeping comments and every other key as is.
+
+    The result is validated (ConfigError, file untouched) and replaces the file atomically.
+    """
+    import yaml as pyyaml
+    from ruamel.yaml import YAML
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    from moviegenre.config import ConfigError, validate_config
+
+    class _Representer(RoundTripRepresenter):
+        pass
+
+    # `null`, not an empty value, so the file reads the same as before (class-local change).
+    _Representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    params_path = Path(params_path)
+    rt = YAML()
+    rt.Representer = _Representer
+    rt.preserve_quotes = True
+    rt.width = 4096
+    doc = rt.load(params_path.read_text(encoding="utf-8"))
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("data"), Mapping):
+        raise ConfigError(f"{params_path}: no data: section to update")
+    _assign_in_place(doc["data"], data_section)
+    with tempfile.SpooledTemporaryFile(mode="w+", encoding="utf-8") as buffer:
+        rt.dump(doc, buffer)
+        buffer.seek(0)
+        text = buffer.read()
+    validate_config(pyyaml.safe_load(text))
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{params_path.name}.", dir=params_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        shutil.copymode(params_path, tmp_name)
+        os.replace(tmp_name, params_path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "ALLOWED_GLOBALS",
+    "FeaturePickleError",
+    "IMPORT_REPORT",
+    "ImportReport",
+    "LmtdImportError",
+    "UnsafePickleError",
+    "import_lmtd",
+    "lmtd_params",
+    "load_feature_pickle",
+    "update_params_file",
+    "write_lmtd_style_pickle",
+]
