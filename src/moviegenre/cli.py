@@ -81,6 +81,41 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import_lmtd(args: argparse.Namespace) -> int:
+    """Turn LMTD-9's published files into labels + shards, and point params.yaml at them."""
+    from moviegenre.data.labels import LabelError
+    from moviegenre.data.lmtd import (
+        FeaturePickleError,
+        LmtdImportError,
+        UnsafePickleError,
+        import_lmtd,
+        lmtd_params,
+        update_params_file,
+    )
+
+    params = load_params(args.params)
+    db = Path(args.db)
+    pickle_path = Path(args.features) if args.features else None
+    videos = Path(args.videos) if args.videos else None
+    try:
+        report = import_lmtd(
+            db,
+            pickle_path,
+            videos,
+            int(params["extraction"]["shards"]),
+            max_frames=int(params["dataset"]["max_frames"]),
+        )
+    except (LabelError, UnsafePickleError, FeaturePickleError, LmtdImportError) as exc:
+        print(f"moviegenre import-lmtd: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    print(f"details: {report.report_path}")
+    if not args.no_params:
+        update_params_file(Path(args.params), lmtd_params(db, pickle_path, videos))
+        print(f"{args.params}: data section now points at LMTD-9 (source: lmtd9)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moviegenre", description=__doc__)
     parser.add_argument("--version", action="version", version=f"moviegenre {__version__}")
@@ -95,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate-config", help="check params.yaml against the schema")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "import-lmtd", help="import LMTD-9's database.db, ResNet-152 pickle and/or trailers"
+    )
+    p.add_argument("--db", required=True, help="LMTD-9 database.db (table lmtd9_0)")
+    p.add_argument("--features", help="lmtd9_resnet152.pickle (loaded with a safe unpickler)")
+    p.add_argument("--videos", help="folder of {id:06d}.mp4 trailers")
+    p.add_argument("--no-params", action="store_true", help="do not update params.yaml")
+    p.set_defaults(func=_cmd_import_lmtd)
 
     p = sub.add_parser("dataset", help="join labels and features (DVC stage dataset)")
     p.set_defaults(func=_cmd_dataset)
