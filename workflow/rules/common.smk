@@ -6,6 +6,7 @@ from pathlib import Path
 from moviegenre import paths
 from moviegenre.config import validate_config
 from moviegenre.data.trailers import discover_trailers
+from moviegenre.features.code_version import feature_code_version
 from moviegenre.features.shards import group_by_shard
 
 

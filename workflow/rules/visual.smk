@@ -12,6 +12,7 @@ rule visual_shard:
         backbone=config["backbone"],
         frames=config["frames"],
         extraction=config["extraction"],
+        code=feature_code_version("visual"),
     log:
         str(LOGS / "visual" / VISUAL_DIR.name / "shard-{shard}.log"),
     threads: 2

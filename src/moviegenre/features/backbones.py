@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 INPUT_SIZE = (224, 224)
+# weights "none": the same random network in every process (shards must share one network).
+RANDOM_WEIGHTS_SEED = 0
 
 # name -> (constructor, preprocess module, cut layer or None for global-average pooling, dim)
 _SPECS: dict[str, tuple[str, str, str | None, int]] = {
@@ -66,6 +68,8 @@ def build_backbone(name: str, weights: str = "none") -> Backbone:
     constructor_name, preprocess_module, cut_layer, dim = _SPECS[name]
     constructor = getattr(keras.applications, constructor_name)
     keras_weights = resolve_weights(weights)
+    if keras_weights is None:
+        keras.utils.set_random_seed(RANDOM_WEIGHTS_SEED)
     shape = (*INPUT_SIZE, 3)
     if cut_layer is None:
         kwargs = {"include_top": False, "pooling": "avg"}
@@ -78,4 +82,32 @@ def build_backbone(name: str, weights: str = "none") -> Backbone:
             full.input, full.get_layer(cut_layer).output, name=f"{name}_{cut_layer}"
         )
     preprocess = getattr(keras.applications, preprocess_module).preprocess_input
+    if keras_weights is None:
+        calibrate_batchnorm(model, preprocess)
     return Backbone(name=name, weights=weights, dim=dim, model=model, preprocess=preprocess)
+
+
+def calibrate_batchnorm(
+    model: object, preprocess: Callable, seed: int = RANDOM_WEIGHTS_SEED
+) -> int:
+    """Set BatchNorm statistics of a randomly initialised network from a fixed image batch.
+
+    Untrained BatchNorm layers hold mean 0 / variance 1, so activations of a deep random
+    network vanish (MobileNetV3: ~1e-10, zero in float16). One training-mode pass over a
+    seeded batch of smooth random images, with momentum 0, makes each layer's statistics
+    match its real input scale; the batch is fixed, so every process gets the same network.
+    Returns the number of BatchNorm layers set.
+    """
+    import keras
+
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (16, INPUT_SIZE[0] // 16, INPUT_SIZE[1] // 16, 3))
+    images = np.repeat(np.repeat(coarse, 16, axis=1), 16, axis=2).astype(np.float32)
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0
+    model(preprocess(images), training=True)
+    for layer, momentum in zip(layers, momenta, strict=True):
+        layer.momentum = momentum
+    return len(layers)

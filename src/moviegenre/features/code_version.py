@@ -1,0 +1,26 @@
+"""A fingerprint of the code that computes features, for Snakemake's rerun triggers.
+
+Snakemake reruns a job when its rule's script changes, not when the package modules it
+calls change; passing this hash as a rule parameter makes a change to the feature code
+recompute the features it affects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+_MODULES = {
+    "visual": ("decode.py", "timestamps.py", "backbones.py", "extract.py", "shards.py"),
+    "audio": ("decode.py", "audio.py", "extract.py", "shards.py"),
+}
+
+
+def feature_code_version(kind: str) -> str:
+    """Short SHA-256 of the sources behind the `visual` or `audio` features."""
+    digest = hashlib.sha256()
+    package = resources.files("moviegenre.features")
+    for name in _MODULES[kind]:
+        digest.update(name.encode())
+        digest.update(package.joinpath(name).read_bytes())
+    return digest.hexdigest()[:16]
