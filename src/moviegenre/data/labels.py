@@ -1,0 +1,238 @@
+"""Read and write LMTD-9's own SQLite label file (table ``lmtd9_0``, METHOD.md).
+
+Reading validates everything a training run would otherwise trip over later (duplicate
+ids, trailers in no split, non-binary genre values) and names the offending row, so a
+user with the real ``database.db`` learns what is wrong with it at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from moviegenre.genres import GENRES_9, SPLITS
+
+LABEL_TABLE = "lmtd9_0"
+GENRE_COLUMNS: tuple[str, ...] = tuple(f"is{g}" for g in GENRES_9)
+
+
+class LabelError(ValueError):
+    """An LMTD-9 label file that cannot be used; the message names the row, id or column."""
+
+
+def trailer_key(trailer_id: int) -> str:
+    """The zero-padded 6-digit key used for trailer files and features (``2`` -> ``000002``)."""
+    return f"{int(trailer_id):06d}"
+
+
+def write_lmtd_db(
+    path: Path,
+    trailer_ids: Sequence[int],
+    splits: Sequence[int],
+    labels9: np.ndarray,
+    titles: Sequence[str] | None = None,
+) -> None:
+    """Write labels as LMTD-9's ``database.db`` so synthetic and real data share one reader.
+
+    The file appears atomically (temporary file in the same folder, then ``os.replace``).
+    """
+    path = Path(path)
+    ids = [int(i) for i in trailer_ids]
+    sets = [int(s) for s in splits]
+    labels = np.asarray(labels9)
+    n = len(ids)
+    if labels.ndim != 2 or labels.shape[1] != len(GENRES_9):
+        raise LabelError(f"labels9 must have shape [N, 9], got {labels.shape}")
+    if len(sets) != n or labels.shape[0] != n or (titles is not None and len(titles) != n):
+        raise LabelError(
+            f"lengths differ: {n} ids, {len(sets)} splits, {labels.shape[0]} label rows"
+            + ("" if titles is None else f", {len(titles)} titles")
+        )
+    _check_unique([trailer_key(i) for i in ids])
+    for i, s in zip(ids, sets, strict=True):
+        if s not in (0, 1, 2):
+            raise LabelError(f"id {trailer_key(i)} has set={s}; expected 0, 1 or 2")
+    bad = np.argwhere((labels != 0) & (labels != 1))
+    if len(bad):
+        row, col = bad[0]
+        value = labels[row, col].item()
+        raise LabelError(f"id {trailer_key(ids[row])}: {GENRE_COLUMNS[col]}={value!r} is not 0/1")
+    labels = labels.astype(np.int64)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with contextlib.closing(sqlite3.connect(tmp)) as conn:
+            genre_defs = ", ".join(f'"{c}" INTEGER NOT NULL' for c in GENRE_COLUMNS)
+            conn.execute(f'CREATE TABLE {LABEL_TABLE} (id INTEGER, "set" INTEGER, {genre_defs})')
+            conn.execute("CREATE TABLE trailers (id INTEGER, path TEXT)")
+            conn.execute(
+                "CREATE TABLE movies (imdbID INTEGER, Title TEXT, Plot TEXT, Genre TEXT, "
+                "Year INTEGER, Director TEXT)"
+            )
+            marks = ", ".join("?" * (2 + len(GENRE_COLUMNS)))
+            conn.executemany(
+                f"INSERT INTO {LABEL_TABLE} VALUES ({marks})",
+                [(i, s, *map(int, row)) for i, s, row in zip(ids, sets, labels, strict=True)],
+            )
+            conn.executemany(
+                "INSERT INTO trailers VALUES (?, ?)", [(i, f"{trailer_key(i)}.mp4") for i in ids]
+            )
+            movies = []
+            for k, (i, row) in enumerate(zip(ids, labels, strict=True)):
+                genre_text = ", ".join(g for g, on in zip(GENRES_9, row, strict=True) if on)
+                title = None if titles is None else str(titles[k])
+                movies.append((i, title, None, genre_text, None, None))
+            conn.executemany("INSERT INTO movies VALUES (?, ?, ?, ?, ?, ?)", movies)
+            conn.commit()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open an existing SQLite file read-only; a missing or foreign file is a LabelError."""
+    path = Path(path)
+    if not path.is_file():
+        raise LabelError(f"label database {path} does not exist")
+    # as_uri() percent-encodes, so names with '?' or '#' still open the right file.
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise LabelError(f"{path} is not an SQLite database ({exc})") from exc
+    return conn
+
+
+def _table_exists(conn: sqlite3.Connection, table: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (table,)
+    ).fetchone()
+    return row is not None
+
+
+def _check_unique(keys: list[str], rowids: Sequence[int] | None = None) -> None:
+    """Raise LabelError naming the duplicated ids (and their table rows, when known)."""
+    dups = sorted(k for k, n in Counter(keys).items() if n > 1)
+    if dups:
+        named = []
+        for key in dups[:10]:
+            if rowids is None:
+                named.append(key)
+            else:
+                rows = [str(r) for k, r in zip(keys, rowids, strict=True) if k == key]
+                named.append(f"{key} (rows {', '.join(rows)})")
+        shown = ", ".join(named) + (f" and {len(dups) - 10} more" if len(dups) > 10 else "")
+        raise LabelError(f"duplicate trailer ids in {LABEL_TABLE}: {shown}")
+
+
+def _as_int(value: object) -> int | None:
+    """An integer-valued cell as int (SQLite may hand back 1.0 or '1'), else None."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def read_labels(path: Path) -> pd.DataFrame:
+    """Labels from an LMTD-9 ``database.db``: one row per trailer, sorted by ``trailer_id``.
+
+    Columns: ``trailer_id`` ("000002"), ``split`` ("train"/"valid"/"test"), then one uint8
+    column per genre in GENRES_9 order. Raises LabelError on anything inconsistent.
+    """
+    path = Path(path)
+    with contextlib.closing(_connect_readonly(path)) as conn:
+        if not _table_exists(conn, LABEL_TABLE):
+            raise LabelError(f"{path} has no table {LABEL_TABLE!r}")
+        columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{LABEL_TABLE}")')]
+        for needed in ("id", "set"):
+            if needed not in columns:
+                raise LabelError(f"table {LABEL_TABLE} in {path} has no column {needed!r}")
+        genre_like = [c for c in columns if len(c) > 2 and c.startswith("is") and c[2].isupper()]
+        unknown = [c for c in genre_like if c not in GENRE_COLUMNS]
+        if unknown:
+            raise LabelError(
+                f"table {LABEL_TABLE} has genre columns not in the vocabulary: "
+                f"{', '.join(unknown)} (known: {', '.join(GENRE_COLUMNS)})"
+            )
+        missing = [c for c in GENRE_COLUMNS if c not in columns]
+        if missing:
+            raise LabelError(f"table {LABEL_TABLE} lacks genre columns: {', '.join(missing)}")
+        selected = ", ".join(f'"{c}"' for c in ("id", "set", *GENRE_COLUMNS))
+        rows = conn.execute(f"SELECT rowid, {selected} FROM {LABEL_TABLE}").fetchall()
+
+    keys: list[str] = []
+    rowids: list[int] = []
+    numeric_ids: list[int] = []
+    split_names: list[str] = []
+    labels = np.zeros((len(rows), len(GENRES_9)), dtype=np.uint8)
+    for r, (rowid, raw_id, raw_set, *genre_values) in enumerate(rows):
+        trailer_id = _as_int(raw_id)
+        if trailer_id is None or trailer_id < 0:
+            shown = "NULL" if raw_id is None else repr(raw_id)
+            raise LabelError(f"row {rowid} of {LABEL_TABLE} has id={shown}; expected an integer")
+        key = trailer_key(trailer_id)
+        split = _as_int(raw_set)
+        if raw_set is None:
+            raise LabelError(f"id {key} is in no split (set=NULL)")
+        if split not in (0, 1, 2):
+            raise LabelError(
+                f"id {key} has set={raw_set!r}; expected 0 (train), 1 (valid) or 2 (test)"
+            )
+        for c, value in enumerate(genre_values):
+            v = None if isinstance(value, str) else _as_int(value)
+            if v not in (0, 1):
+                shown = "NULL" if value is None else repr(value)
+                raise LabelError(f"id {key}: {GENRE_COLUMNS[c]}={shown} is not 0/1")
+            labels[r, c] = v
+        keys.append(key)
+        rowids.append(int(rowid))
+        numeric_ids.append(trailer_id)
+        split_names.append(SPLITS[split])
+    _check_unique(keys, rowids)
+
+    order = np.argsort(np.asarray(numeric_ids, dtype=np.int64), kind="stable")
+    frame = pd.DataFrame(
+        {
+            "trailer_id": [keys[i] for i in order],
+            "split": [split_names[i] for i in order],
+        }
+    )
+    for c, genre in enumerate(GENRES_9):
+        frame[genre] = labels[order, c]
+    return frame
+
+
+def read_titles(path: Path) -> dict[str, str]:
+    """Movie titles by trailer key from the ``movies`` table, for readable reports; {} if absent."""
+    with contextlib.closing(_connect_readonly(Path(path))) as conn:
+        if not _table_exists(conn, "movies"):
+            return {}
+        columns = {row[1] for row in conn.execute('PRAGMA table_info("movies")')}
+        if not {"imdbID", "Title"} <= columns:
+            return {}
+        rows = conn.execute("SELECT imdbID, Title FROM movies").fetchall()
+    titles: dict[str, str] = {}
+    for raw_id, title in rows:
+        trailer_id = _as_int(raw_id)
+        if trailer_id is None or trailer_id < 0 or title is None:
+            continue
+        titles[trailer_key(trailer_id)] = str(title)
+    return titles
