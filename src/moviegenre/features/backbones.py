@@ -41,9 +41,15 @@ class Backbone:
         """Features for a stack of frames, as float16 (storage precision)."""
         out = np.empty((len(frames), self.dim), dtype=np.float16)
         for start in range(0, len(frames), batch_size):
-            batch = self.preprocess(frames[start : start + batch_size].astype(np.float32))
+            chunk = frames[start : start + batch_size]
+            n = len(chunk)
+            if n < batch_size:  # pad: one traced shape, no second trace for a short batch
+                chunk = np.concatenate(
+                    [chunk, np.zeros((batch_size - n, *chunk.shape[1:]), chunk.dtype)]
+                )
+            batch = self.preprocess(chunk.astype(np.float32))
             # predict_on_batch runs a compiled function: ~3x the eager call's throughput.
-            out[start : start + batch_size] = self.model.predict_on_batch(batch)
+            out[start : start + n] = np.asarray(self.model.predict_on_batch(batch))[:n]
         return out
 
 
