@@ -81,8 +81,12 @@ def format_value(result: Result) -> str:
     if result.kind == "ratio":
         return f"{result.value:.2f}x"
     if abs(result.value) >= 100:
-        return f"{result.value:,.0f} {result.unit}"
-    return f"{result.value:.3g} {result.unit}"
+        text = f"{result.value:,.0f}"
+    else:
+        text = f"{result.value:.3g}"
+        if "e" in text:  # no exponent: the table stays easy to read and to parse
+            text = f"{result.value:.6f}"
+    return f"{text} {result.unit}".rstrip()
 
 
 def print_table(results: Sequence[Result], title: str = SUMMARY_HEADER) -> None:
