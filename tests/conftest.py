@@ -81,8 +81,8 @@ def copy_repo(dest: Path, params: dict | None = None) -> Path:
     ).stdout.split(b"\0")
     for name in filter(None, files):
         source = REPO / os.fsdecode(name)
-        if not source.exists() or source.is_dir():
-            continue
+        if not source.is_symlink() and (not source.exists() or source.is_dir()):
+            continue  # e.g. a deleted file still in the index; the `profiles` link is kept
         target = dest / os.fsdecode(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_symlink():
