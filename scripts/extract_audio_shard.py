@@ -13,4 +13,5 @@ extract_audio_shard(
     Path(snakemake.output.features),
     Path(snakemake.output.status),
     audio_cfg=snakemake.params.audio,
+    extraction_cfg=snakemake.params.extraction,
 )

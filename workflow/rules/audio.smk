@@ -9,6 +9,7 @@ rule audio_shard:
         status=str(paths.AUDIO_FEATURES / "shard-{shard}.status.csv"),
     params:
         audio=config["audio"],
+        extraction=config["extraction"],
         code=feature_code_version("audio"),
     log:
         str(LOGS / "audio" / "shard-{shard}.log"),

@@ -13,6 +13,7 @@ machine-readable ``reason`` so the extraction step can report it per trailer and
 
 from __future__ import annotations
 
+import codecs
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,13 +85,76 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise TrailerError(path, "unreadable", _describe(exc)) from exc
+        raise TrailerError(path, "unreadable", _unreadable_detail(path, exc)) from exc
 
 
 def _describe(exc: BaseException) -> str:
+    """FFmpeg's message without the file name (the report has its own column for it)."""
+    strerror = getattr(exc, "strerror", None)
+    if isinstance(exc, av.FFmpegError) and strerror:
+        return str(strerror).strip()[:200]
     text = str(exc).strip() or type(exc).__name__
-    # PyAV repeats the file name in its messages; keep the reason short
     return text.split("; last error log:")[0][:200]
+
+
+#: top-level box types that start an ISO base media file (mp4, mov, m4v, 3gp)
+_ISO_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"})
+
+
+def _top_level_boxes(path: Path, limit: int = 64) -> list[bytes] | None:
+    """Types of the top-level boxes of an ISO media file, or None if it is not one.
+
+    Reads only the 8-16 byte box headers (seeking over the payloads), so it costs
+    nothing even for a large file.
+    """
+    boxes: list[bytes] = []
+    try:
+        with open(path, "rb") as handle:
+            size_total = path.stat().st_size
+            position = 0
+            while position + 8 <= size_total and len(boxes) < limit:
+                handle.seek(position)
+                header = handle.read(16)
+                size = int.from_bytes(header[:4], "big")
+                kind = header[4:8]
+                if not boxes and kind not in _ISO_BOXES:
+                    return None
+                boxes.append(kind)
+                if size == 1 and len(header) == 16:
+                    size = int.from_bytes(header[8:16], "big")
+                elif size == 0:  # box extends to the end of the file
+                    break
+                if size < 8:
+                    break
+                position += size
+    except OSError:
+        return None
+    return boxes or None
+
+
+def _unreadable_detail(path: Path, exc: BaseException) -> str:
+    """Say why FFmpeg cannot open a file, in words a user can act on.
+
+    FFmpeg answers "Invalid data found" both for a text file and for an mp4 cut
+    before its index (moov atom, written last unless faststart): tell them apart.
+    """
+    message = _describe(exc)
+    boxes = _top_level_boxes(path)
+    if boxes is not None and b"moov" not in boxes:
+        return f"MP4/MOV file without its index (no moov atom): truncated download? ({message})"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return message
+    try:  # incremental: a character cut at byte 256 is not an error
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text.strip() and all(c.isprintable() or c in "\r\n\t" for c in text):
+        first = text.strip().splitlines()[0][:40]
+        return f"not a media file: it holds text ({first!r}...) ({message})"
+    return f"not a media file FFmpeg can read ({message})"
 
 
 def _origin_s(container: av.container.InputContainer) -> float:
@@ -324,13 +388,15 @@ def iter_frames_at(
                 return
         if last_frame is None:
             raise TrailerError(path, "decode_error", "no video frame could be decoded")
-        overrun = targets[order[k]] - last_time
+        # the latest target decides: a file cut short still has frames near the first ones
+        latest = targets[order[n - 1]]
+        overrun = latest - last_time
         if max_overrun_s is not None and overrun > max_overrun_s:
             raise TrailerError(
                 path,
                 "decode_error",
                 f"video ends at {last_time:.2f} s, {overrun:.2f} s before target "
-                f"{targets[order[k]]:.2f} s (truncated?)",
+                f"{latest:.2f} s (truncated?)",
             )
         rgb = _to_rgb(last_frame, (width, height), rotation)
         for j in range(k, n):
@@ -342,13 +408,19 @@ def decode_frames(
     timestamps: np.ndarray,
     size: tuple[int, int] = (224, 224),
     threads: int = 0,
+    *,
+    max_overrun_s: float | None = None,
 ) -> np.ndarray:
-    """uint8 [len(timestamps), height, width, 3] in the order of ``timestamps`` (one pass)."""
+    """uint8 [len(timestamps), height, width, 3] in the order of ``timestamps`` (one pass).
+
+    ``max_overrun_s``: see :func:`iter_frames_at` (None clamps late targets whatever the gap).
+    """
     width, height = _check_size(size)
     targets = _as_targets(timestamps)
     out = np.empty((len(targets), height, width, 3), dtype=np.uint8)
     filled = np.zeros(len(targets), dtype=bool)
-    for index, rgb in iter_frames_at(path, targets, (width, height), threads):
+    frames = iter_frames_at(path, targets, (width, height), threads, max_overrun_s=max_overrun_s)
+    for index, rgb in frames:
         out[index] = rgb
         filled[index] = True
     if not filled.all():  # cannot happen: iter_frames_at clamps; guard the invariant
@@ -394,13 +466,22 @@ def decode_frames_seeking(
     return out
 
 
-def decode_audio(path: Path | str, sample_rate: int = 22050, offset_s: float = 5.0) -> np.ndarray:
+def decode_audio(
+    path: Path | str,
+    sample_rate: int = 22050,
+    offset_s: float = 5.0,
+    *,
+    max_overrun_s: float | None = None,
+) -> np.ndarray:
     """The first audio track from ``offset_s`` on, as mono float32 at ``sample_rate``.
 
     One decoding pass; libswresample (PyAV's AudioResampler) downmixes any layout
     (mono, stereo, 5.1, ...) and resamples, replacing the seed's mp3 detour.
     ``offset_s`` is measured from the container start; if the track starts later
     than that, the gap is filled with zeros so sound stays aligned with the frames.
+    With ``max_overrun_s``, sound that stops more than that many seconds before the
+    track's (else the file's) declared end is a truncated file, not a short trailer:
+    ``decode_error``, as :func:`iter_frames_at` does for frames.
     Raises TrailerError ``no_audio_stream``, ``too_short`` (nothing after
     ``offset_s``) or ``decode_error``.
     """
@@ -410,6 +491,7 @@ def decode_audio(path: Path | str, sample_rate: int = 22050, offset_s: float = 5
             raise TrailerError(path, "no_audio_stream", "no audio stream in the file")
         stream = container.streams.audio[0]
         origin = _origin_s(container)
+        declared_end = _declared_end_s(container, stream, origin)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=int(sample_rate))
         chunks: list[np.ndarray] = []
         first_time = None
@@ -427,6 +509,17 @@ def decode_audio(path: Path | str, sample_rate: int = 22050, offset_s: float = 5
         raise TrailerError(path, "decode_error", "no audio frame could be decoded")
     y = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     end_s = first_time + y.size / sample_rate
+    if (
+        max_overrun_s is not None
+        and declared_end is not None
+        and declared_end - end_s > max_overrun_s
+    ):
+        raise TrailerError(
+            path,
+            "decode_error",
+            f"sound ends at {end_s:.2f} s, {declared_end - end_s:.2f} s before the declared "
+            f"end {declared_end:.2f} s (truncated?)",
+        )
     skip = int(round((offset_s - first_time) * sample_rate))
     if skip >= 0:
         y = y[skip:]
@@ -437,3 +530,13 @@ def decode_audio(path: Path | str, sample_rate: int = 22050, offset_s: float = 5
             path, "too_short", f"audio ends at {end_s:.2f} s, before the {offset_s:.2f} s offset"
         )
     return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def _declared_end_s(container: av.container.InputContainer, stream, origin: float) -> float | None:
+    """Where the header says a stream ends (seconds from the container start), if it says."""
+    if stream.duration is not None and stream.duration > 0 and stream.time_base is not None:
+        start = stream.start_time if stream.start_time is not None else 0
+        return float((start + stream.duration) * stream.time_base) - origin
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    return None

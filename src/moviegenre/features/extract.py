@@ -26,6 +26,13 @@ from moviegenre.features.timestamps import frame_timestamps
 
 log = logging.getLogger("moviegenre.extract")
 
+#: a frame target or the sound may end this much before the file's declared end; beyond
+#: it the file was cut short (e.g. an interrupted faststart download whose header promises
+#: more than the data holds) and is reported as decode_error instead of silently clamped
+MAX_OVERRUN_S = 2.0
+#: length of the audio vector (features.audio.AUDIO_DIM; not imported: librosa loads slowly)
+AUDIO_DIM = 140
+
 
 def visual_metadata(backbone: Mapping[str, Any], frames: Mapping[str, Any], dim: int) -> dict:
     """What a visual shard records about how it was made (checked again at prediction)."""
@@ -44,20 +51,43 @@ def audio_metadata(audio: Mapping[str, Any], dim: int) -> dict:
     return {"kind": "audio", "dim": dim, "audio": dict(audio), "moviegenre_version": __version__}
 
 
+def _too_short(path: Path, duration_s: float, min_duration_s: float, what: str) -> TrailerError:
+    error = TrailerError(
+        path,
+        "too_short",
+        f"the trailer lasts {duration_s:.2f} s; at least {min_duration_s:g} s are needed ({what})",
+    )
+    error.duration_s = duration_s  # type: ignore[attr-defined]  # for the status row
+    return error
+
+
+def _check_duration(path: Path, duration_s: float, min_duration_s: float, what: str) -> None:
+    if duration_s < min_duration_s:
+        raise _too_short(path, duration_s, min_duration_s, what)
+
+
 def _decode_for_embedding(
     path: Path, frames_cfg: Mapping[str, Any], min_duration_s: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     info = probe(path)
     if not info.has_video:
         raise TrailerError(path, "no_video_stream", "the file has no video stream")
-    if info.duration_s < min_duration_s:
-        raise TrailerError(
-            path, "too_short", f"{info.duration_s:.2f} s < minimum {min_duration_s:g} s"
-        )
-    stamps = frame_timestamps(
-        info.duration_s, frames_cfg["start_s"], frames_cfg["end_s"], frames_cfg["count"]
+    start = float(frames_cfg["start_s"])
+    _check_duration(
+        path, info.duration_s, max(min_duration_s, start), f"frames are taken from {start:g} s on"
     )
-    return stamps, decode_frames(path, stamps), info.duration_s
+    try:
+        stamps = frame_timestamps(info.duration_s, start, frames_cfg["end_s"], frames_cfg["count"])
+    except ValueError as exc:  # duration == start: nothing to sample
+        raise _too_short(path, info.duration_s, start, str(exc)) from exc
+    frames = decode_frames(path, stamps, max_overrun_s=MAX_OVERRUN_S)
+    return stamps, frames, info.duration_s
+
+
+def _error_status(trailer_id: str, path: Path, stage: str, exc: TrailerError) -> TrailerStatus:
+    status = TrailerStatus.from_error(trailer_id, path, stage, exc.reason, exc.detail)
+    status.duration_s = float(getattr(exc, "duration_s", float("nan")))
+    return status
 
 
 class _Progress:
@@ -74,9 +104,14 @@ class _Progress:
         now = time.monotonic()
         if now - self.last > 5 or self.done == self.total:
             self.last = now
-            rate = self.frames / max(now - self.start, 1e-9)
+            elapsed = max(now - self.start, 1e-9)
+            rate = (
+                f"{self.frames / elapsed:.1f} frames/s"
+                if self.frames
+                else f"{self.done / elapsed:.2f} trailers/s"
+            )
             log.info(
-                "%s: %d/%d trailers (%d not ok), %.1f frames/s",
+                "%s: %d/%d trailers (%d not ok), %s",
                 self.label,
                 self.done,
                 self.total,
@@ -120,9 +155,7 @@ def extract_visual_shard(
                 features = backbone.embed(frames, int(backbone_cfg["batch_size"]))
                 del frames
             except TrailerError as exc:
-                statuses.append(
-                    TrailerStatus.from_error(trailer_id, path, "visual", exc.reason, exc.detail)
-                )
+                statuses.append(_error_status(trailer_id, path, "visual", exc))
                 log.warning("visual: %s", exc)
                 progress.step(False)
                 continue
@@ -148,14 +181,28 @@ def extract_visual_shard(
     return statuses
 
 
-def audio_features_for(path: Path, audio_cfg: Mapping[str, Any]) -> tuple[np.ndarray, bool, float]:
-    """The 140-value vector of one trailer, whether its sound is silent, and its duration."""
+def audio_features_for(
+    path: Path, audio_cfg: Mapping[str, Any], min_duration_s: float | None = None
+) -> tuple[np.ndarray, bool, float]:
+    """The 140-value vector of one trailer, whether its sound is silent, and its duration.
+
+    ``min_duration_s`` (extraction.min_duration_s) makes a trailer too short for its
+    frames too short for its sound as well, so both modalities agree on it.
+    """
     from moviegenre.features.audio import audio_vector, is_silent
 
     info = probe(path)
     if not info.has_audio:
         raise TrailerError(path, "no_audio_stream", "the file has no audio stream")
-    signal = decode_audio(path, int(audio_cfg["sample_rate"]), float(audio_cfg["offset_s"]))
+    offset = float(audio_cfg["offset_s"])
+    if min_duration_s is not None:
+        _check_duration(
+            path,
+            info.duration_s,
+            max(min_duration_s, offset),
+            f"sound is taken from {offset:g} s on",
+        )
+    signal = decode_audio(path, int(audio_cfg["sample_rate"]), offset, max_overrun_s=MAX_OVERRUN_S)
     try:
         vector = audio_vector(
             signal,
@@ -164,8 +211,12 @@ def audio_features_for(path: Path, audio_cfg: Mapping[str, Any]) -> tuple[np.nda
             lpc_order=int(audio_cfg["lpc_order"]),
             pooling=str(audio_cfg["pooling"]),
         )
-    except ValueError as exc:
-        raise TrailerError(path, "too_short", str(exc)) from exc
+    except ValueError as exc:  # too little sound after the offset for the MFCC pooling
+        error = TrailerError(
+            path, "too_short", f"{exc} (the trailer lasts {info.duration_s:.2f} s)"
+        )
+        error.duration_s = info.duration_s  # type: ignore[attr-defined]  # for the status row
+        raise error from exc
     return vector, is_silent(signal), info.duration_s
 
 
@@ -174,18 +225,21 @@ def extract_audio_shard(
     features_path: Path,
     status_path: Path,
     audio_cfg: Mapping[str, Any],
+    extraction_cfg: Mapping[str, Any] | None = None,
 ) -> list[TrailerStatus]:
-    """The audio vector of every trailer of a shard, one status row per trailer."""
+    """The audio vector of every trailer of a shard, one status row per trailer.
+
+    With ``extraction_cfg``, its ``min_duration_s`` applies to the sound as to the frames.
+    """
+    min_duration = None if extraction_cfg is None else float(extraction_cfg["min_duration_s"])
     ids, vectors, silent, statuses = [], [], [], []
     progress = _Progress(f"audio {Path(features_path).stem}", len(videos))
     for trailer_id, path in videos.items():
         path = Path(path)
         try:
-            vector, is_quiet, duration = audio_features_for(path, audio_cfg)
+            vector, is_quiet, duration = audio_features_for(path, audio_cfg, min_duration)
         except TrailerError as exc:
-            statuses.append(
-                TrailerStatus.from_error(trailer_id, path, "audio", exc.reason, exc.detail)
-            )
+            statuses.append(_error_status(trailer_id, path, "audio", exc))
             log.warning("audio: %s", exc)
             progress.step(False)
             continue
@@ -205,10 +259,10 @@ def extract_audio_shard(
             TrailerStatus(trailer_id, path.name, "audio", "ok", "", "", duration, 0, flags)
         )
         progress.step(True)
-    dim = len(vectors[0]) if vectors else 140
+    # A shard where no trailer has usable sound still gets its (empty, valid) table.
+    dim = len(vectors[0]) if vectors else AUDIO_DIM
     matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    write_table_atomic(
-        audio_table(ids, matrix, silent), Path(features_path), audio_metadata(audio_cfg, dim)
-    )
+    table = audio_table(ids, matrix, silent, dim)
+    write_table_atomic(table, Path(features_path), audio_metadata(audio_cfg, dim))
     write_status_csv(statuses, Path(status_path))
     return statuses

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from moviegenre.features.shards import remove_stale_temporaries
 from moviegenre.features.status import TrailerStatus, summarize
 
 REPORT_COLUMNS = (
@@ -46,6 +47,18 @@ def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> 
     return frame.sort_values("trailer_id").reset_index(drop=True)
 
 
+def problem_files(rows: Sequence[TrailerStatus]) -> dict[str, dict[str, str]]:
+    """File name -> {stage: "skipped: reason"} for every trailer not ok in some modality.
+
+    Lets the summary name the bad files without opening the per-trailer CSV.
+    """
+    problems: dict[str, dict[str, str]] = {}
+    for row in sorted(rows, key=lambda r: (r.file, r.stage)):
+        if row.status != "ok":
+            problems.setdefault(row.file, {})[row.stage] = f"{row.status}: {row.reason}"
+    return problems
+
+
 def summary_text(summary: dict, n_trailers: int) -> str:
     parts = [f"{n_trailers} trailers"]
     for stage in ("visual", "audio"):
@@ -73,6 +86,7 @@ def write_report(
     summary = {
         "n_trailers": len(report),
         "stages": summary,
+        "problems": problem_files(rows),
         "text": summary_text(summary, len(report)),
     }
     for path, write in (
@@ -80,6 +94,7 @@ def write_report(
         (Path(summary_path), lambda p: p.write_text(json.dumps(summary, indent=2) + "\n")),
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
         tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
         write(tmp)
         os.replace(tmp, path)

@@ -182,10 +182,14 @@ def read_visual_shard(path: Path) -> VisualFeatures:
 
 
 def audio_table(
-    trailer_ids: Sequence[str], vectors: np.ndarray, silent: Sequence[bool]
+    trailer_ids: Sequence[str], vectors: np.ndarray, silent: Sequence[bool], dim: int = 140
 ) -> pa.Table:
-    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(trailer_ids), -1)
-    dim = vectors.shape[1] if len(trailer_ids) else 140
+    """Rows of (id, silent flag, vector); zero rows give a valid empty table of width dim."""
+    if len(trailer_ids):
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(trailer_ids), -1)
+        dim = vectors.shape[1]
+    else:
+        vectors = np.zeros((0, dim), dtype=np.float32)
     return pa.table(
         {
             "trailer_id": pa.array(list(trailer_ids), type=pa.string()),

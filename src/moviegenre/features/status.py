@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from moviegenre.features.shards import remove_stale_temporaries
+
 # Reasons that describe the input, not a fault: the trailer is skipped for that modality.
 SKIP_REASONS = frozenset({"too_short", "no_audio_stream", "no_video_stream"})
 
@@ -40,9 +42,10 @@ STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus))
 
 
 def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
-    """Write rows atomically (temporary name, then rename)."""
+    """Write rows atomically (temporary name, then rename), so a kill leaves no half file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)  # what a killed earlier write left behind
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS)
