@@ -26,5 +26,14 @@ rule all:
         summary=EXTRACTION_SUMMARY,
 
 
+onstart:
+    record_owner()
+
+
 onsuccess:
+    forget_owner()
     print_extraction_summary()
+
+
+onerror:
+    forget_owner()

@@ -8,10 +8,15 @@ from moviegenre.config import validate_config
 from moviegenre.data.trailers import discover_trailers
 from moviegenre.features.code_version import feature_code_version
 from moviegenre.features.shards import group_by_shard
+from moviegenre.snakemake_locks import clear_stale_locks, forget_owner, record_owner
 
 
 # A bad value stops the run here, before any job, naming the key and what it accepts.
 validate_config(config)
+
+# A run killed earlier (SIGKILL, lost node) left its locks: remove them if their owner is dead.
+if clear_stale_locks():
+    print("moviegenre: removed the locks of a killed earlier run", file=sys.stderr)
 
 TRAILERS = discover_trailers(config["data"]["videos_dir"])
 SHARDS = group_by_shard(list(TRAILERS), config["extraction"]["shards"])

@@ -1,0 +1,262 @@
+"""Killed runs: a rerun of the same command finishes with the outputs of an uninterrupted run.
+
+The commands are the real ones (`snakemake --cores 2 --resources gpu=1` as the README
+gives it, `python scripts/train.py cnn1d`), started in their own session and killed with
+SIGKILL to the whole process group, as a lost terminal or an OOM killer would. No partial
+file may ever be taken for a valid one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import REPO, copy_repo, run, tool_env
+
+from moviegenre.features.shards import (
+    CorruptShardError,
+    read_audio_shard,
+    read_visual_shard,
+    write_table_atomic,
+)
+from moviegenre.features.status import read_status_csv
+
+SNAKEMAKE = ["snakemake", "--cores", "2", "--resources", "gpu=1"]  # the README's command
+PARAMS = {
+    "synth": {"count": 16},  # splits 11 / 2 / 3
+    "extraction": {"shards": 2},
+    "train": {"epochs": 6, "patience": 6},
+}
+VISUAL = Path("results/features/visual/mobilenetv3small")
+AUDIO = Path("results/features/audio")
+
+
+def start(cmd: list[str], cwd: Path, stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """Start a command as the leader of a new process group (so all its children die with it)."""
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+
+
+def wait_for(condition, timeout: float, what: str, process: subprocess.Popen) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        if process.poll() is not None:
+            raise AssertionError(f"the command ended ({process.returncode}) before {what}")
+        time.sleep(0.05)
+    kill_group(process)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def snapshot(repo: Path) -> dict:
+    """The content of every extraction output (tables, not bytes: Parquet embeds no time,
+    but content is what a later stage reads)."""
+    out: dict = {}
+    for path in sorted((repo / VISUAL).glob("shard-*.parquet")):
+        shard = read_visual_shard(path)
+        out[f"visual/{path.name}"] = (
+            shard.trailer_ids,
+            shard.offsets.tolist(),
+            shard.timestamps.tolist(),
+            shard.features.copy(),
+            shard.metadata,
+        )
+    for path in sorted((repo / AUDIO).glob("shard-*.parquet")):
+        ids, vectors, silent, meta = read_audio_shard(path)
+        out[f"audio/{path.name}"] = (ids, vectors.copy(), silent.tolist(), meta)
+    for path in sorted((repo / "results/features").rglob("*.status.csv")):
+        out[str(path.relative_to(repo))] = read_status_csv(path)
+    out["report"] = pd.read_csv(repo / "results/extraction_report.csv", dtype=str)
+    out["summary"] = json.loads((repo / "results/extraction_summary.json").read_text())
+    return out
+
+
+def assert_same_outputs(got: dict, expected: dict) -> None:
+    assert sorted(got) == sorted(expected)
+    for key, value in expected.items():
+        if key == "report":
+            pd.testing.assert_frame_equal(got[key], value)
+        elif key.startswith(("visual/", "audio/")):
+            for mine, theirs in zip(got[key], value, strict=True):
+                if isinstance(theirs, np.ndarray):
+                    np.testing.assert_array_equal(mine, theirs, err_msg=key)
+                else:
+                    assert mine == theirs, key
+        else:
+            assert repr(got[key]) == repr(value), key  # NaN-safe comparison of status rows
+
+
+@pytest.fixture(scope="module")
+def synth_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repo copy with its synthetic trailers written, nothing extracted yet (do not modify)."""
+    repo = copy_repo(tmp_path_factory.mktemp("interrupt") / "synth", PARAMS)
+    run([sys.executable, "scripts/synth.py"], repo, timeout=300)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def reference(synth_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """An uninterrupted extraction and the data set built from it (do not modify)."""
+    repo = tmp_path_factory.mktemp("interrupt") / "reference"
+    shutil.copytree(synth_repo, repo, symlinks=True)
+    run(SNAKEMAKE, repo, timeout=600)
+    outputs = snapshot(repo)
+    run([sys.executable, "scripts/dataset.py"], repo, timeout=300)
+    return {"repo": repo, "outputs": outputs}
+
+
+# ---- feature extraction --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killed_extraction_reruns_to_identical_outputs(
+    synth_repo: Path, reference: dict, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(synth_repo, repo, symlinks=True)
+    logs = repo / "results/logs/visual/mobilenetv3small"
+
+    def shard_in_progress() -> str | None:
+        for log in sorted(logs.glob("shard-*.log")) if logs.is_dir() else []:
+            if re.search(r"visual shard-\d{4}: [1-9]\d*/\d+ trailers", log.read_text()):
+                return log.stem
+        return None
+
+    first = start(SNAKEMAKE, repo)
+    shard = wait_for(shard_in_progress, 300, "a visual shard to make progress", first)
+    kill_group(first)
+    assert first.returncode == -signal.SIGKILL
+    # killed mid-shard: none of that shard's outputs exist, not even partly
+    assert not (repo / VISUAL / f"{shard}.parquet").exists()
+    assert not (repo / VISUAL / f"{shard}.status.csv").exists()
+    assert not (repo / "results/extraction_report.csv").exists()
+    # what a kill during the write itself leaves: temporaries, never read, cleaned by the rerun
+    leftovers = [
+        repo / VISUAL / f".{shard}.parquet.tmp-999999",
+        repo / VISUAL / f".{shard}.status.csv.tmp-999999",
+    ]
+    for leftover in leftovers:
+        leftover.write_bytes(b"PAR1 half a parquet file")
+
+    # The same command, nothing added: the killed run's locks are released (their owner is
+    # dead) and its incomplete shard is redone (profile: rerun-incomplete).
+    second = run(SNAKEMAKE, repo, check=False, timeout=600)
+    assert second.returncode == 0, second.stderr[-4000:]
+    assert "LockException" not in second.stderr
+    assert "moviegenre: " in second.stderr  # the end-of-run summary
+    assert_same_outputs(snapshot(repo), reference["outputs"])
+    assert not [p for p in (repo / "results").rglob("*") if ".tmp-" in p.name]
+    again = run(SNAKEMAKE, repo, timeout=300)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_plain_snakemake_command_reruns_incomplete_jobs(tmp_path: Path) -> None:
+    """A shard killed between its two writes (or just after) is marked incomplete; the
+    plain command must redo it, which needs the profile's rerun-incomplete."""
+    profile = yaml.safe_load((REPO / "workflow/profiles/default/config.yaml").read_text())
+    assert profile["rerun-incomplete"] is True and profile["keep-going"] is True
+    repo = copy_repo(tmp_path / "repo")
+    result = run(["snakemake", "-n", "--cores", "2", "--resources", "gpu=1"], repo)
+    assert "Using workflow specific profile" in result.stdout + result.stderr
+
+
+def test_truncated_or_short_shards_are_never_read_as_valid(reference: dict, tmp_path: Path):
+    source = reference["repo"] / VISUAL / "shard-0000.parquet"
+    cut = tmp_path / "shard-0000.parquet"
+    data = source.read_bytes()
+    for keep in (len(data) // 2, len(data) - 10, 100):
+        cut.write_bytes(data[:keep])
+        with pytest.raises(CorruptShardError, match=re.escape(str(cut))):
+            read_visual_shard(cut)
+    audio_cut = tmp_path / "audio-shard-0000.parquet"
+    audio_cut.write_bytes((reference["repo"] / AUDIO / "shard-0000.parquet").read_bytes()[:-50])
+    with pytest.raises(CorruptShardError, match=re.escape(str(audio_cut))):
+        read_audio_shard(audio_cut)
+    # a readable file that lost rows (e.g. rewritten by another tool) disagrees with its metadata
+    table = pq.read_table(source)
+    fewer = tmp_path / "fewer.parquet"
+    pq.write_table(table.slice(0, table.num_rows - 1), fewer)
+    with pytest.raises(CorruptShardError, match=r"fewer.parquet: has \d+ rows but its metadata"):
+        read_visual_shard(fewer)
+
+
+def test_the_next_write_removes_leftover_temporaries(tmp_path: Path) -> None:
+    target = tmp_path / "shard-0001.parquet"
+    leftovers = [tmp_path / f".shard-0001.parquet.tmp-{pid}" for pid in (12, 99999)]
+    for leftover in leftovers:
+        leftover.write_bytes(b"partial")
+    other = tmp_path / ".shard-0002.parquet.tmp-12"  # another shard's: not ours to remove
+    other.write_bytes(b"partial")
+    write_table_atomic(pa.table({"trailer_id": ["000001"]}), target, {"kind": "test"})
+    assert not any(p.exists() for p in leftovers) and other.exists()
+    assert pq.read_table(target).num_rows == 1
+
+
+# ---- training -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killed_training_reruns_to_the_same_predictions(reference: dict, tmp_path: Path) -> None:
+    train = [sys.executable, "scripts/train.py", "cnn1d"]
+    whole = tmp_path / "uninterrupted"
+    killed = tmp_path / "killed"
+    for copy in (whole, killed):
+        shutil.copytree(reference["repo"], copy, symlinks=True)
+
+    process = start(train, killed, stderr=subprocess.PIPE)
+    seen = []
+    for line in process.stderr:  # one line per epoch, on stderr
+        seen.append(line)
+        if re.search(r"\[cnn1d\] epoch 1/6 ", line):
+            kill_group(process)
+            break
+    else:
+        process.wait()
+        raise AssertionError("training ended without an epoch line:\n" + "".join(seen))
+    assert process.returncode == -signal.SIGKILL
+    assert not (killed / "results/predictions/cnn1d.parquet").exists()
+
+    run(train, killed, timeout=600)  # the same command again
+    run(train, whole, timeout=600)
+    got = pd.read_parquet(killed / "results/predictions/cnn1d.parquet")
+    expected = pd.read_parquet(whole / "results/predictions/cnn1d.parquet")
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=1e-5, rtol=0)
+    # the curves of the killed attempt are not mixed into the rerun's
+    got_h, expected_h = (
+        json.loads((c / "results/training/cnn1d/history.json").read_text()) for c in (killed, whole)
+    )
+    assert (got_h["epochs_run"], got_h["best_epoch"]) == (
+        expected_h["epochs_run"],
+        expected_h["best_epoch"],
+    )
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(got_h[key], expected_h[key], atol=1e-6)
+    assert not list((killed / "models").glob(".*tmp*"))
