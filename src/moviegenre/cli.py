@@ -116,6 +116,30 @@ def _cmd_import_lmtd(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- predict: genres of new trailers from the bundle (see moviegenre.predict) ----------------
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from moviegenre.predict import run
+
+    return run(args)
+
+
+def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
+    from moviegenre.predict import EPILOG, add_arguments
+
+    p = sub.add_parser(
+        "predict",
+        help="predict the genres of trailer files with the bundle (models/bundle)",
+        epilog=EPILOG,
+    )
+    add_arguments(p)
+    p.set_defaults(func=_cmd_predict)
+
+
+# ---- end of predict ------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moviegenre", description=__doc__)
     parser.add_argument("--version", action="version", version=f"moviegenre {__version__}")
@@ -156,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="where the outputs are, and the test metrics")
     p.set_defaults(func=_cmd_summary)
+
+    _add_predict_parser(sub)
     return parser
 
 

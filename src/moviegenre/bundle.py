@@ -1,0 +1,449 @@
+"""The prediction bundle: everything `moviegenre predict` needs, without the training data.
+
+``models/bundle/`` holds copies of the four visual models (``.keras``) and the SVMs
+(``.skops``) next to a ``manifest.json`` recording how the features the models learnt
+from were made (backbone and weights, frame sampling, audio parameters, frame counts),
+the thresholds and validation metrics per model, and the default model. Prediction reads
+feature parameters only from the manifest, never from params.yaml, so a later edit of
+params.yaml cannot make predictions drift from what the models were trained on.
+
+The bundle is built in a temporary folder beside the target and renamed into place, so
+an interrupted build never leaves a half bundle that loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviegenre import __version__, paths
+from moviegenre.models.names import MODEL_NAMES
+
+log = logging.getLogger("moviegenre.bundle")
+
+BUNDLE_DIR = paths.MODELS / "bundle"
+MANIFEST = "manifest.json"
+FORMAT = "moviegenre-bundle"
+FORMAT_VERSION = 1
+AUDIO_MODEL = "audio"  # same names as stages.fuse (not imported: that pulls scikit-learn)
+DEFAULT_RULE = "best fusion model by validation auprc_macro (then auprc_micro)"
+
+THRESHOLDS = paths.RESULTS / "thresholds.json"
+METRICS = paths.RESULTS / "metrics.json"
+DATASET_REPORT = paths.DATASET / "report.json"
+DATASET_INDEX = paths.DATASET / "index.parquet"
+
+#: manifest key -> expected JSON type; load_bundle names the first key that is wrong
+REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
+    "format": str,
+    "format_version": int,
+    "moviegenre_version": str,
+    "genres": list,
+    "backbone": dict,
+    "frames": dict,
+    "audio": dict,
+    "extraction": dict,
+    "max_frames": int,
+    "n_frames": int,
+    "models": dict,
+    "thresholds": dict,
+    "metrics": dict,
+    "default_model": str,
+    "audio_prevalence": dict,
+    "params": dict,
+}
+BACKBONE_KEYS = ("name", "weights", "dim", "batch_size")
+FRAMES_KEYS = ("start_s", "end_s", "count")
+AUDIO_KEYS = ("sample_rate", "offset_s", "n_mfcc", "lpc_order", "pooling")
+
+
+class BundleError(RuntimeError):
+    """A bundle that cannot be built or loaded; the message names the file or key at fault."""
+
+
+def fused_name(visual_model: str) -> str:
+    return f"fusion_{visual_model}"
+
+
+def bundle_models() -> list[str]:
+    """Every model a bundle carries, in the evaluation stage's order."""
+    return [*MODEL_NAMES, AUDIO_MODEL, *(fused_name(m) for m in MODEL_NAMES)]
+
+
+def weights_kind(weights: str) -> str:
+    """'none' (random init), 'imagenet' (Keras' download cache) or 'file' (a local path)."""
+    return weights if weights in ("none", "imagenet") else "file"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise BundleError(f"{path} is missing: run `dvc repro` up to the evaluate stage first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ---- building ------------------------------------------------------------------------------
+
+
+def _backbone_record(config: Mapping[str, Any], report: Mapping[str, Any]) -> dict[str, Any]:
+    """What embedded the frames the models learnt from, checked against params.yaml.
+
+    The dataset report's visual metadata is what the features were actually made with; a
+    disagreement with params.yaml means results/ is stale, and a bundle built from it would
+    predict with other features than the models saw.
+    """
+    params = config["backbone"]
+    meta = report.get("visual_metadata") or {}
+    record: dict[str, Any] = {
+        "name": str(params["name"]),
+        "weights": str(params["weights"]),
+        "batch_size": int(params["batch_size"]),
+        "dim": int(report.get("dim") or meta.get("dim") or 0),
+        "input_size": list(meta.get("input_size") or [224, 224]),
+        "features_source": "backbone",
+    }
+    if meta.get("source") == "lmtd9_pickle":
+        # LMTD-9's own ResNet-152 features (key frames of its extraction): the nearest this
+        # project can compute from a video is ResNet-152 with ImageNet weights.
+        weights = str(params["weights"]) if params["name"] == "resnet152" else "imagenet"
+        record.update(name="resnet152", weights=weights, features_source="lmtd9_pickle")
+    elif meta:
+        stale = []
+        if meta.get("backbone") != record["name"]:
+            stale.append(f"backbone {meta.get('backbone')!r} != {record['name']!r}")
+        if meta.get("weights") != record["weights"]:
+            stale.append(f"weights {meta.get('weights')!r} != {record['weights']!r}")
+        if meta.get("frames") and dict(meta["frames"]) != dict(config["frames"]):
+            stale.append(f"frames {meta['frames']} != {dict(config['frames'])}")
+        if stale:
+            raise BundleError(
+                "the dataset's visual features were made with other parameters than "
+                f"params.yaml ({'; '.join(stale)}): rerun `dvc repro` before bundling"
+            )
+    if record["dim"] <= 0:
+        raise BundleError(f"{DATASET_REPORT}: no feature dimension ('dim')")
+    if weights_kind(record["weights"]) == "file":
+        path = Path(record["weights"])
+        if not path.is_file():
+            raise BundleError(f"backbone weights file not found: {path}")
+        record.update(
+            weights_path=str(path.resolve()),
+            weights_sha256=sha256_of(path),
+            weights_bytes=path.stat().st_size,
+        )
+    return record
+
+
+def _train_prevalence(genres: list[str]) -> dict[str, float]:
+    """Positive rate per genre on the training split: the audio model's score for a trailer
+    without sound, as the audio_svm stage gives it."""
+    import pandas as pd
+
+    if not DATASET_INDEX.is_file():
+        raise BundleError(f"{DATASET_INDEX} is missing: run `dvc repro dataset` first")
+    index = pd.read_parquet(DATASET_INDEX, columns=["split", *genres])
+    train = index[index["split"] == "train"]
+    if train.empty:
+        raise BundleError(f"{DATASET_INDEX}: no trailer in the train split")
+    means = train[genres].to_numpy(dtype=np.float64).mean(axis=0)
+    # float32 like the predictions the audio_svm stage writes for trailers without audio
+    return {g: float(np.float32(v)) for g, v in zip(genres, means, strict=True)}
+
+
+def _default_model(valid: Mapping[str, Mapping[str, Any]]) -> str:
+    """The fusion with the best validation AU-PRC macro (micro breaks ties, then order)."""
+
+    def score(model: str) -> tuple[float, float]:
+        metrics = valid.get(model) or {}
+        values = (metrics.get("auprc_macro"), metrics.get("auprc_micro"))
+        return tuple(-np.inf if v is None else float(v) for v in values)  # type: ignore[return-value]
+
+    fusions = [fused_name(m) for m in MODEL_NAMES]
+    candidates = [m for m in fusions if m in valid] or [m for m in bundle_models() if m in valid]
+    if not candidates:
+        raise BundleError(f"{METRICS}: no validation metrics for any model")
+    return max(candidates, key=lambda m: (*score(m), -candidates.index(m)))
+
+
+def _model_files() -> dict[str, tuple[Path, str, dict[str, Any]]]:
+    """model -> (source file, file inside the bundle, description)."""
+    files: dict[str, tuple[Path, str, dict[str, Any]]] = {}
+    for name in MODEL_NAMES:
+        files[name] = (paths.MODELS / f"{name}.keras", f"models/{name}.keras", {"kind": "visual"})
+    files[AUDIO_MODEL] = (
+        paths.MODELS / "svm" / f"{AUDIO_MODEL}.skops",
+        f"svm/{AUDIO_MODEL}.skops",
+        {"kind": "audio", "without_audio": "train_prevalence"},
+    )
+    for name in MODEL_NAMES:
+        fused = fused_name(name)
+        files[fused] = (
+            paths.MODELS / "svm" / f"{fused}.skops",
+            f"svm/{fused}.skops",
+            {"kind": "fusion", "visual_model": name, "without_audio": "visual_scores"},
+        )
+    return files
+
+
+def _environment() -> dict[str, str]:
+    """Library versions the models were saved with (a mismatch is the first thing to check)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("keras", "tensorflow", "tensorflow-cpu", "scikit-learn", "skops", "av"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def feature_code() -> dict[str, str]:
+    """Fingerprints of the feature code (the Snakemake rules' rerun trigger), so prediction
+    can tell when it runs other feature code than the pipeline's features came from."""
+    from moviegenre.features.code_version import feature_code_version
+
+    return {kind: feature_code_version(kind) for kind in ("visual", "audio")}
+
+
+def make_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest for the current results/ and models/ (files are hashed as they are now)."""
+    report = _read_json(DATASET_REPORT)
+    thresholds = _read_json(THRESHOLDS)
+    metrics = _read_json(METRICS)
+    genres = [str(g) for g in report["genres"]]
+    models: dict[str, Any] = {}
+    for name, (source, inside, description) in _model_files().items():
+        if not source.is_file():
+            raise BundleError(f"{source} is missing: run `dvc repro` first")
+        if name not in thresholds.get("models", {}):
+            raise BundleError(f"{THRESHOLDS}: no thresholds for model {name!r}")
+        missing = [g for g in genres if g not in thresholds["models"][name]]
+        if missing:
+            raise BundleError(f"{THRESHOLDS}: model {name!r} has no threshold for {missing}")
+        models[name] = {**description, "file": inside, "sha256": sha256_of(source)}
+    valid = metrics.get("valid") or {}
+    test = metrics.get("test") or {}
+    keys = ("auprc_micro", "auprc_macro")
+    extraction = {"min_duration_s": float(config["extraction"]["min_duration_s"])}
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "moviegenre_version": __version__,
+        "genres": genres,
+        "backbone": _backbone_record(config, report),
+        "frames": dict(config["frames"]),
+        "audio": dict(config["audio"]),
+        "extraction": extraction,
+        "max_frames": int(config["dataset"]["max_frames"]),
+        "n_frames": int(report["n_frames"]),
+        "feature_code": feature_code(),
+        "models": models,
+        "thresholds": {
+            "split": thresholds.get("split"),
+            "models": {m: {g: float(thresholds["models"][m][g]) for g in genres} for m in models},
+        },
+        "metrics": {
+            "valid": {m: {k: (valid.get(m) or {}).get(k) for k in keys} for m in models},
+            "test": {m: {k: (test.get(m) or {}).get(k) for k in keys} for m in models},
+        },
+        "default_model": _default_model(valid),
+        "default_model_rule": DEFAULT_RULE,
+        "audio_prevalence": _train_prevalence(genres),
+        "dataset": {
+            "n_trailers": report.get("n_trailers"),
+            "splits": report.get("splits"),
+            "visual_metadata": report.get("visual_metadata"),
+        },
+        "params": {
+            "backbone": dict(config["backbone"]),
+            "frames": dict(config["frames"]),
+            "audio": dict(config["audio"]),
+            "dataset": dict(config["dataset"]),
+            "extraction": extraction,
+        },
+        "environment": _environment(),
+    }
+
+
+def build(config: Mapping[str, Any], out_dir: Path = BUNDLE_DIR) -> Path:
+    """Write the bundle to ``out_dir`` atomically: built beside it, then renamed over it.
+
+    Between the two renames (old bundle aside, new one in) the folder is briefly absent,
+    never half written.
+    """
+    out_dir = Path(out_dir)
+    manifest = make_manifest(config)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    for leftover in (tmp, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        for source, inside, _ in _model_files().values():
+            target = tmp / inside
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        for name, entry in manifest["models"].items():
+            if sha256_of(tmp / entry["file"]) != entry["sha256"]:
+                raise BundleError(f"{entry['file']} changed while the bundle of {name} was built")
+        text = json.dumps(manifest, indent=2) + "\n"
+        (tmp / MANIFEST).write_text(text, encoding="utf-8")
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    log.info(
+        "bundle: %s (%d models, default %s, backbone %s/%s)",
+        out_dir,
+        len(manifest["models"]),
+        manifest["default_model"],
+        manifest["backbone"]["name"],
+        manifest["backbone"]["weights"],
+    )
+    return out_dir
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A loaded, validated bundle: the manifest and where its files are."""
+
+    directory: Path
+    manifest: dict[str, Any]
+
+    @property
+    def genres(self) -> list[str]:
+        return list(self.manifest["genres"])
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.manifest["models"])
+
+    @property
+    def default_model(self) -> str:
+        return str(self.manifest["default_model"])
+
+    def model_entry(self, name: str) -> dict[str, Any]:
+        if name not in self.manifest["models"]:
+            raise BundleError(f"unknown model {name!r}; this bundle has: {', '.join(self.models)}")
+        return dict(self.manifest["models"][name])
+
+    def model_file(self, name: str) -> Path:
+        return self.directory / self.model_entry(name)["file"]
+
+    def thresholds(self, name: str) -> np.ndarray:
+        cut = self.manifest["thresholds"]["models"][name]
+        return np.array([float(cut[g]) for g in self.genres], dtype=np.float64)
+
+    def weights_file(self) -> Path | None:
+        """The backbone weights file; None for 'none' / 'imagenet'.
+
+        The path as recorded if it exists (a relative one is read from the current folder,
+        as the pipeline did), else its absolute form at bundle time, which is returned even
+        when missing so that the caller can say where it looked.
+        """
+        backbone = self.manifest["backbone"]
+        if weights_kind(str(backbone["weights"])) != "file":
+            return None
+        recorded = Path(backbone["weights"])
+        if recorded.is_file():
+            return recorded
+        return Path(backbone.get("weights_path") or recorded)
+
+
+def _check_section(manifest: Mapping[str, Any], section: str, keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in manifest[section]]
+    if missing:
+        raise BundleError(f"manifest key {section!r} lacks {', '.join(missing)}")
+
+
+def validate_manifest(manifest: Any, directory: Path, verify_hashes: bool = True) -> None:
+    """Raise BundleError naming the first missing key, wrong type or missing/changed file."""
+    where = directory / MANIFEST
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{where}: expected a JSON object")
+    for key, kind in REQUIRED_KEYS.items():
+        if key not in manifest:
+            raise BundleError(f"{where}: missing key {key!r}")
+        if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
+            raise BundleError(f"{where}: key {key!r} should be {getattr(kind, '__name__', kind)}")
+    if manifest["format"] != FORMAT:
+        raise BundleError(f"{where}: not a moviegenre bundle (format {manifest['format']!r})")
+    if manifest["format_version"] > FORMAT_VERSION:
+        raise BundleError(
+            f"{where}: bundle format {manifest['format_version']} is newer than this "
+            f"moviegenre ({__version__}) reads ({FORMAT_VERSION}): upgrade moviegenre"
+        )
+    _check_section(manifest, "backbone", BACKBONE_KEYS)
+    _check_section(manifest, "frames", FRAMES_KEYS)
+    _check_section(manifest, "audio", AUDIO_KEYS)
+    _check_section(manifest, "extraction", ("min_duration_s",))
+    genres = manifest["genres"]
+    if not genres:
+        raise BundleError(f"{where}: 'genres' is empty")
+    cut = manifest["thresholds"].get("models")
+    if not isinstance(cut, dict):
+        raise BundleError(f"{where}: missing key 'thresholds.models'")
+    for name, entry in manifest["models"].items():
+        if not isinstance(entry, dict) or "file" not in entry or "kind" not in entry:
+            raise BundleError(f"{where}: models.{name} needs 'file' and 'kind'")
+        if entry["kind"] == "fusion" and entry.get("visual_model") not in manifest["models"]:
+            raise BundleError(f"{where}: models.{name}.visual_model is not a model of the bundle")
+        if name not in cut or any(g not in cut[name] for g in genres):
+            raise BundleError(f"{where}: missing key 'thresholds.models.{name}' (every genre)")
+        path = directory / entry["file"]
+        if not path.is_file():
+            raise BundleError(f"{directory}: missing file {entry['file']} (model {name})")
+        if verify_hashes and entry.get("sha256") and sha256_of(path) != entry["sha256"]:
+            raise BundleError(f"{path}: content differs from the manifest's sha256 (model {name})")
+    if manifest["default_model"] not in manifest["models"]:
+        raise BundleError(f"{where}: default_model {manifest['default_model']!r} is not a model")
+    if any(g not in manifest["audio_prevalence"] for g in genres):
+        raise BundleError(f"{where}: missing key 'audio_prevalence' for some genre")
+
+
+def load_bundle(directory: Path | str = BUNDLE_DIR, verify_hashes: bool = True) -> Bundle:
+    """Read and validate a bundle; warn when its backbone weights file is not where recorded."""
+    directory = Path(directory)
+    where = directory / MANIFEST
+    if not directory.is_dir():
+        raise BundleError(f"no bundle at {directory}: run `dvc repro bundle` (or pass --bundle)")
+    if not where.is_file():
+        raise BundleError(f"{directory}: missing file {MANIFEST}")
+    try:
+        manifest = json.loads(where.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{where}: not valid JSON ({exc})") from exc
+    validate_manifest(manifest, directory, verify_hashes)
+    bundle = Bundle(directory, manifest)
+    weights = bundle.weights_file()
+    if weights is not None and not weights.is_file():
+        log.warning(
+            "bundle %s: backbone weights file %s is missing (recorded as %s); predicting "
+            "needs it (or --backbone-weights with the same file)",
+            directory,
+            manifest["backbone"].get("weights_path"),
+            manifest["backbone"]["weights"],
+        )
+    return bundle

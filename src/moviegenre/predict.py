@@ -1,0 +1,629 @@
+"""Genres of new trailers from a bundle: `moviegenre predict PATH...`.
+
+Features are computed by the very functions the extraction DAG runs, with the parameters
+recorded in the bundle's manifest (not params.yaml), then padded and scored exactly as
+training and the fuse stage do; so a trailer the pipeline also scored gets the same
+probabilities. The backbone and the models are loaded once per batch; decoding of the
+next trailers overlaps the network on the current one.
+
+One bad file never stops a batch: it is reported by name with a reason, and the exit code
+says so at the end. A trailer without usable sound is still predicted: fusion models fall
+back to their visual model's scores and the audio model to the training prevalence, as the
+fuse stage does, and the output flags it ``audio_missing``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviegenre.bundle import BUNDLE_DIR, Bundle, BundleError, load_bundle, sha256_of, weights_kind
+from moviegenre.data.trailers import VIDEO_EXTENSIONS
+from moviegenre.features.decode import TrailerError
+
+log = logging.getLogger("moviegenre.predict")
+
+FORMATS = ("table", "json", "csv")
+#: exit codes: every file predicted from all its inputs / some file not predicted /
+#: every file predicted, but some without sound (fallback scores) / bad usage or bundle
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUDIO_MISSING = 0, 1, 2, 3
+CSV_FIXED = ("path", "trailer_id", "model", "status", "reason", "detail", "audio_missing")
+CSV_FIXED += ("audio_reason", "fallback", "predicted")
+
+
+@dataclass
+class TrailerFeatures:
+    """What the models read for one trailer, stored as the DAG does (float16, float32)."""
+
+    path: Path
+    visual: np.ndarray | None  # float16 [frames, dim]; None when the model needs no frames
+    audio: np.ndarray | None  # float32 [140]; None when the sound is missing or unusable
+    audio_reason: str = ""  # why audio is None ("no_audio_stream: ...")
+    silent: bool = False
+    duration_s: float = float("nan")
+
+
+@dataclass
+class TrailerResult:
+    """One input file's outcome: probabilities in genre order, or the reason it has none."""
+
+    path: str
+    ok: bool
+    reason: str = ""
+    detail: str = ""
+    probabilities: np.ndarray | None = None
+    predicted: list[str] = field(default_factory=list)
+    audio_missing: bool = False
+    audio_reason: str = ""
+    fallback: str = ""  # "visual_scores" / "train_prevalence" when audio was missing
+    silent: bool = False
+    seconds: float = 0.0
+
+    @property
+    def trailer_id(self) -> str:
+        return Path(self.path).stem
+
+
+# ---- inputs --------------------------------------------------------------------------------
+
+
+def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[TrailerResult]]:
+    """Video files named or found in folders (non-recursive, VIDEO_EXTENSIONS), in order.
+
+    A file named explicitly is taken whatever its extension (decoding decides); hidden
+    files in folders are skipped; the same file twice is predicted once. A missing path or
+    a folder without videos becomes an error result instead of stopping the batch.
+    """
+    files: list[Path] = []
+    errors: list[TrailerResult] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = [
+                p
+                for p in sorted(path.iterdir())
+                if p.is_file()
+                and not p.name.startswith(".")
+                and p.suffix.lower() in VIDEO_EXTENSIONS
+            ]
+            if not found:
+                errors.append(
+                    TrailerResult(
+                        str(path),
+                        False,
+                        "no_videos",
+                        f"no {'/'.join(VIDEO_EXTENSIONS)} file in this folder",
+                    )
+                )
+            for p in found:
+                add(p)
+        elif path.is_file():
+            add(path)
+        else:
+            errors.append(TrailerResult(str(path), False, "not_found", "no such file or folder"))
+    return files, errors
+
+
+# ---- the predictor -------------------------------------------------------------------------
+
+
+class Predictor:
+    """A bundle's backbone and one chosen model, loaded once, scoring trailer after trailer.
+
+    ``model`` defaults to the bundle's default (best fusion by validation AU-PRC macro).
+    ``backbone_weights`` replaces the recorded weights file when it has moved (it must be
+    the same file: its sha256 is checked).
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        model: str | None = None,
+        backbone_weights: str | Path | None = None,
+        decode_threads: int = 2,
+    ) -> None:
+        self.bundle = bundle
+        self.model = model or bundle.default_model
+        self.entry = bundle.model_entry(self.model)  # BundleError for an unknown name
+        self.kind = self.entry["kind"]
+        self.visual_model = self.model if self.kind == "visual" else self.entry.get("visual_model")
+        self.genres = bundle.genres
+        self.thresholds = bundle.thresholds(self.model)
+        manifest = bundle.manifest
+        self.frames_cfg = dict(manifest["frames"])
+        self.audio_cfg = dict(manifest["audio"])
+        self.min_duration_s = float(manifest["extraction"]["min_duration_s"])
+        self.max_frames = int(manifest["max_frames"])
+        self.n_frames = int(manifest["n_frames"])
+        self.decode_threads = max(1, int(decode_threads))
+        self._keras: dict[str, Any] = {}
+        self._svms: dict[str, Any] = {}
+        self.backbone = None
+        self._check_weights(backbone_weights)
+
+        from moviegenre.runtime import configure_tensorflow
+
+        configure_tensorflow()
+        if self.needs_visual:
+            self.backbone = self._build_backbone()
+        self._load(self.model)
+
+    # -- what the chosen model reads --
+
+    @property
+    def needs_visual(self) -> bool:
+        return self.kind != "audio"
+
+    @property
+    def needs_audio(self) -> bool:
+        return self.kind != "visual"
+
+    def _check_weights(self, override: str | Path | None) -> None:
+        backbone = self.bundle.manifest["backbone"]
+        kind = weights_kind(str(backbone["weights"]))
+        self.weights_spec = str(backbone["weights"])
+        if override is not None:
+            if kind != "file":
+                raise BundleError(
+                    f"--backbone-weights applies to bundles made with a weights file; this "
+                    f"one uses {self.weights_spec!r}"
+                )
+            override = Path(override)
+            if not override.is_file():
+                raise BundleError(f"backbone weights file not found: {override}")
+            expected = backbone.get("weights_sha256")
+            if expected and sha256_of(override) != expected:
+                raise BundleError(
+                    f"{override} is not the weights file the models were trained with "
+                    f"(sha256 differs from the bundle's record of {backbone['weights']})"
+                )
+            self.weights_spec = str(override)
+        elif kind == "file" and self.needs_visual:
+            path = self.bundle.weights_file()
+            if path is None or not path.is_file():
+                raise BundleError(
+                    f"the backbone weights file recorded in the bundle is missing: "
+                    f"{backbone['weights']} (absolute: {backbone.get('weights_path')}); "
+                    "put it back or pass --backbone-weights FILE"
+                )
+            self.weights_spec = str(path)
+        if kind == "none" and self.needs_visual:
+            log.warning(
+                "backbone %s has weights 'none' (random initialisation, offline demo): "
+                "its features are not ImageNet features",
+                backbone["name"],
+            )
+        self._check_feature_code()
+        if backbone.get("features_source") == "lmtd9_pickle" and self.needs_visual:
+            log.warning(
+                "the models learnt from LMTD-9's published ResNet-152 features; frames of "
+                "new trailers are embedded with resnet152/%s, the nearest equivalent",
+                self.weights_spec,
+            )
+
+    def _check_feature_code(self) -> None:
+        """Warn when the feature code differs from the one the bundle's pipeline ran."""
+        from moviegenre.bundle import feature_code
+
+        recorded = self.bundle.manifest.get("feature_code") or {}
+        current = feature_code()
+        used = [k for k, on in (("visual", self.needs_visual), ("audio", self.needs_audio)) if on]
+        changed = [k for k in used if recorded.get(k) and recorded[k] != current[k]]
+        if changed:
+            log.warning(
+                "the %s feature code differs from the code the bundle's features were made "
+                "with (moviegenre %s): scores may differ from the pipeline's; rebuild the "
+                "bundle with `dvc repro`",
+                " and ".join(changed),
+                self.bundle.manifest["moviegenre_version"],
+            )
+
+    def _build_backbone(self) -> Any:
+        from moviegenre.features.backbones import build_backbone
+
+        backbone = self.bundle.manifest["backbone"]
+        try:
+            built = build_backbone(str(backbone["name"]), self.weights_spec)
+        except Exception as exc:  # noqa: BLE001 - e.g. ImageNet weights not downloadable offline
+            raise BundleError(
+                f"cannot build backbone {backbone['name']} with weights {self.weights_spec!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if int(built.dim) != int(backbone["dim"]):
+            raise BundleError(
+                f"backbone {backbone['name']} gives {built.dim}-d features, the bundle's models "
+                f"read {backbone['dim']}-d"
+            )
+        return built
+
+    def _load(self, model: str) -> None:
+        entry = self.bundle.model_entry(model)
+        if entry["kind"] == "visual":
+            if model not in self._keras:
+                from moviegenre.models.train import load_model
+
+                self._keras[model] = load_model(self.bundle.model_file(model))
+            return
+        if model not in self._svms:
+            from moviegenre.fusion.svm import load_svms
+
+            self._svms[model] = load_svms(self.bundle.model_file(model))
+        if entry["kind"] == "fusion":
+            self._load(entry["visual_model"])
+
+    # -- features --
+
+    def features(self, path: Path) -> TrailerFeatures:
+        """Decode one trailer and compute its audio vector; TrailerError if it is unusable.
+
+        Acceptance and decoding are the extraction DAG's own functions (frames are decoded
+        even for the audio model: the DAG keeps no trailer without them). Any audio failure
+        only marks the sound missing, as in the DAG, where such a trailer stays in the data
+        set without audio.
+        """
+        from moviegenre.features.extract import _decode_for_embedding, audio_features_for
+
+        path = Path(path)
+        _, frames, duration = _decode_for_embedding(path, self.frames_cfg, self.min_duration_s)
+        feats = TrailerFeatures(path, frames if self.needs_visual else None, None)
+        feats.duration_s = duration
+        if self.needs_audio:
+            try:
+                vector, silent, _ = audio_features_for(path, self.audio_cfg, self.min_duration_s)
+                feats.audio = np.asarray(vector, dtype=np.float32)
+                feats.silent = bool(silent)
+            except TrailerError as exc:
+                feats.audio_reason = f"{exc.reason}: {exc.detail}"
+            except Exception as exc:  # noqa: BLE001 - the DAG drops the sound, not the trailer
+                feats.audio_reason = f"decode_error: {type(exc).__name__}: {exc}"
+        return feats
+
+    def embed(self, feats: TrailerFeatures) -> TrailerFeatures:
+        """Replace decoded frames by backbone features (float16, as the shards store them)."""
+        if feats.visual is not None and self.backbone is not None:
+            batch = int(self.bundle.manifest["backbone"]["batch_size"])
+            feats.visual = self.backbone.embed(feats.visual, batch)
+        return feats
+
+    # -- scoring --
+
+    def visual_input(self, visual: np.ndarray) -> np.ndarray:
+        """float32 [1, max_frames, dim]: truncated to the data set's frame count, zero-padded
+        at the end (what dataset assembly and FrameBatches do)."""
+        keep = min(len(visual), self.n_frames, self.max_frames)
+        x = np.zeros((1, self.max_frames, visual.shape[1]), dtype=np.float32)
+        x[0, :keep] = visual[:keep]
+        return x
+
+    def visual_scores(self, model: str, visual: np.ndarray) -> np.ndarray:
+        self._load(model)
+        probs = self._keras[model].predict_on_batch(self.visual_input(visual))
+        return np.asarray(probs, dtype=np.float32).reshape(-1)
+
+    def score(self, feats: TrailerFeatures, model: str | None = None) -> tuple[np.ndarray, str]:
+        """(probabilities float32 [G], fallback used or ''), as the pipeline scores them."""
+        from moviegenre.fusion.svm import fusion_features
+
+        model = model or self.model
+        entry = self.bundle.model_entry(model)
+        self._load(model)
+        if entry["kind"] == "visual":
+            return self.visual_scores(model, feats.visual), ""
+        if entry["kind"] == "audio":
+            if feats.audio is None:
+                prevalence = self.bundle.manifest["audio_prevalence"]
+                return np.array([prevalence[g] for g in self.genres], np.float32), (
+                    "train_prevalence"
+                )
+            x = fusion_features(feats.audio[None, :], None)
+            return self._svms[model].predict_proba(x)[0].astype(np.float32), ""
+        visual = self.visual_scores(entry["visual_model"], feats.visual)
+        if feats.audio is None:
+            return visual, "visual_scores"
+        x = fusion_features(feats.audio[None, :], visual[None, :])
+        return self._svms[model].predict_proba(x)[0].astype(np.float32), ""
+
+    def result(self, feats: TrailerFeatures, display: str, seconds: float) -> TrailerResult:
+        from moviegenre.evaluation.thresholds import apply_thresholds
+
+        probs, fallback = self.score(feats)
+        above = apply_thresholds(probs[None, :], self.thresholds)[0].astype(bool)
+        return TrailerResult(
+            path=display,
+            ok=True,
+            probabilities=probs,
+            predicted=[g for g, hit in zip(self.genres, above, strict=True) if hit],
+            audio_missing=self.needs_audio and feats.audio is None,
+            audio_reason=feats.audio_reason if self.needs_audio else "",
+            fallback=fallback,
+            silent=feats.silent,
+            seconds=seconds,
+        )
+
+    def predict(
+        self,
+        files: Sequence[Path],
+        on_result: Callable[[int, int, TrailerResult], None] | None = None,
+    ) -> list[TrailerResult]:
+        """Results in the order of ``files``; decoding runs ahead in threads (bounded)."""
+        results: list[TrailerResult] = []
+        total = len(files)
+        with ThreadPoolExecutor(self.decode_threads, thread_name_prefix="predict-decode") as pool:
+            pending: deque[tuple[Path, Future]] = deque()
+            position = 0
+            last = time.monotonic()
+            while position < total or pending:
+                while position < total and len(pending) < self.decode_threads + 1:
+                    path = files[position]
+                    pending.append((path, pool.submit(self.features, path)))
+                    position += 1
+                path, future = pending.popleft()
+                try:
+                    result = self.result(self.embed(future.result()), str(path), 0.0)
+                except TrailerError as exc:
+                    result = TrailerResult(str(path), False, exc.reason, exc.detail)
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    result = TrailerResult(
+                        str(path), False, "decode_error", f"{type(exc).__name__}: {exc}"
+                    )
+                # wall time since the previous result: the batch's throughput per trailer
+                now = time.monotonic()
+                result.seconds, last = now - last, now
+                results.append(result)
+                if on_result is not None:
+                    on_result(len(results), total, result)
+        return results
+
+
+# ---- output --------------------------------------------------------------------------------
+
+
+def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
+    """What every output format states about the run: model, thresholds, backbone."""
+    model = model or bundle.default_model
+    manifest = bundle.manifest
+    valid = manifest["metrics"]["valid"].get(model) or {}
+    entry = bundle.model_entry(model)
+    return {
+        "bundle": str(bundle.directory),
+        "model": model,
+        "default_model": bundle.default_model,
+        "visual_model": model if entry["kind"] == "visual" else entry.get("visual_model"),
+        "valid_auprc_macro": valid.get("auprc_macro"),
+        "threshold_split": manifest["thresholds"].get("split"),
+        "genres": bundle.genres,
+        "thresholds": {
+            g: float(t) for g, t in zip(bundle.genres, bundle.thresholds(model), strict=True)
+        },
+        "backbone": {k: manifest["backbone"][k] for k in ("name", "weights")},
+    }
+
+
+def _fallback_text(result: TrailerResult, context: dict[str, Any]) -> str:
+    if result.fallback == "visual_scores":
+        return f"{context['model']} used {context['visual_model']}'s visual scores"
+    if result.fallback == "train_prevalence":
+        return "audio model gave the training prevalence"
+    return ""
+
+
+def summary(results: Sequence[TrailerResult]) -> dict[str, int]:
+    return {
+        "files": len(results),
+        "predicted": sum(r.ok for r in results),
+        "failed": sum(not r.ok for r in results),
+        "audio_missing": sum(r.ok and r.audio_missing for r in results),
+    }
+
+
+def render_table(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
+    """Per trailer: the genres above threshold, then every genre's probability."""
+    genres = context["genres"]
+    counts = summary(results)
+    rule = "default" if context["model"] == context["default_model"] else "chosen"
+    score = context["valid_auprc_macro"]
+    score_text = f", validation AU-PRC macro {score:.3f}" if score is not None else ""
+    lines = [
+        f"model {context['model']} ({rule}{score_text}); thresholds from the "
+        f"{context['threshold_split']} split; backbone {context['backbone']['name']} "
+        f"(weights {context['backbone']['weights']})",
+        f"{counts['files']} files: {counts['predicted']} predicted, {counts['failed']} failed"
+        + (f", {counts['audio_missing']} without audio" if counts["audio_missing"] else ""),
+    ]
+    width = max(len("genre"), *(len(g) for g in genres))
+    for r in results:
+        if not r.ok:
+            continue
+        lines.append("")
+        lines.append(r.path)
+        if r.audio_missing:
+            lines.append(f"  audio missing ({r.audio_reason}): {_fallback_text(r, context)}")
+        lines.append(
+            f"  genres: {', '.join(r.predicted) if r.predicted else '(none above threshold)'}"
+        )
+        lines.append(f"  {'genre':<{width}}  probability  threshold")
+        for g, p in zip(genres, r.probabilities, strict=True):
+            t = context["thresholds"][g]
+            bar = "#" * int(round(float(p) * 20))
+            mark = "*" if p >= t else " "
+            lines.append(f"  {g:<{width}}  {p:11.3f}  {t:9.3f} {mark} {bar}")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        lines.append("")
+        lines.append(f"not predicted ({len(failed)}):")
+        lines.extend(f"  {r.path}: {r.reason}: {r.detail}" for r in failed)
+    return "\n".join(lines) + "\n"
+
+
+def _as_record(r: TrailerResult, context: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "path": r.path,
+        "trailer_id": r.trailer_id,
+        "status": "ok" if r.ok else "error",
+    }
+    if not r.ok:
+        record.update(reason=r.reason, detail=r.detail)
+        return record
+    record.update(
+        predicted=list(r.predicted),
+        probabilities={
+            g: float(p) for g, p in zip(context["genres"], r.probabilities, strict=True)
+        },
+        audio_missing=r.audio_missing,
+        audio_reason=r.audio_reason or None,
+        fallback=r.fallback or None,
+        silent=r.silent,
+        seconds=round(r.seconds, 3),
+    )
+    return record
+
+
+def render_json(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
+    payload = {
+        **context,
+        "summary": summary(results),
+        "trailers": [_as_record(r, context) for r in results],
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def render_csv(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
+    """One row per file; genre columns hold probabilities (empty for failed files)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*CSV_FIXED, *context["genres"]])
+    for r in results:
+        row = [r.path, r.trailer_id, context["model"], "ok" if r.ok else "error"]
+        row += [r.reason, r.detail, str(r.audio_missing).lower(), r.audio_reason, r.fallback]
+        row.append(";".join(r.predicted))
+        row += [repr(float(p)) for p in r.probabilities] if r.ok else [""] * len(context["genres"])
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv}
+
+
+def exit_code(results: Sequence[TrailerResult]) -> int:
+    if not results or any(not r.ok for r in results):
+        return EXIT_FAILED
+    if any(r.audio_missing for r in results):
+        return EXIT_AUDIO_MISSING
+    return EXIT_OK
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ---- command line --------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `moviegenre predict` (cli.py adds the subcommand)."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="video files and/or folders")
+    parser.add_argument(
+        "--bundle", default=str(BUNDLE_DIR), help="bundle folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="cnn1d, lstm_merge, gru, gru_merge, audio or fusion_<visual> "
+        "(default: the bundle's best fusion by validation AU-PRC macro)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    parser.add_argument("--output", default=None, help="write the output here, not to stdout")
+    parser.add_argument(
+        "--backbone-weights",
+        default=None,
+        metavar="FILE",
+        help="the backbone weights file, if it moved since the bundle was made (same content)",
+    )
+
+
+EPILOG = (
+    "exit status: 0 all predicted; 1 some file not predicted (each is reported with its "
+    "reason); 3 all predicted, but some without usable audio (fusion models then use their "
+    "visual model's scores, the audio model the training prevalence); 2 bad usage or bundle."
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`moviegenre predict`: load once, predict every file, print, and exit with a status."""
+    started = time.monotonic()
+    try:
+        bundle = load_bundle(args.bundle)
+        context = describe(bundle, args.model)  # an unknown model fails before TensorFlow
+        files, missing = collect_inputs(args.paths)
+        predictor = Predictor(bundle, args.model, args.backbone_weights) if files else None
+    except BundleError as exc:
+        print(f"moviegenre predict: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for r in missing:
+        log.warning("%s: %s: %s", r.path, r.reason, r.detail)
+    results: list[TrailerResult] = []
+    if predictor is not None:
+        log.info(
+            "loaded %s (model %s, backbone %s) in %.1f s; %d files to predict",
+            bundle.directory,
+            predictor.model,
+            bundle.manifest["backbone"]["name"],
+            time.monotonic() - started,
+            len(files),
+        )
+        predict_started = time.monotonic()
+
+        def progress(done: int, total: int, r: TrailerResult) -> None:
+            """One stderr line per trailer, with the time left at the batch's pace."""
+            left = (time.monotonic() - predict_started) / done * (total - done)
+            where = f"[{done}/{total}] {r.path}"
+            if not r.ok:
+                log.warning("%s: %s: %s", where, r.reason, r.detail)
+            elif r.audio_missing:
+                fallback = _fallback_text(r, context)
+                log.warning("%s: audio missing (%s): %s", where, r.audio_reason, fallback)
+            else:
+                log.info("%s: %.1f s, about %.0f s left", where, r.seconds, left)
+
+        results = predictor.predict(files, progress)
+        elapsed = time.monotonic() - predict_started
+        log.info(
+            "predicted %d files in %.1f s (%.2f s per file)",
+            len(files),
+            elapsed,
+            elapsed / len(files),
+        )
+    results += missing
+    text = RENDERERS[args.format](results, context)
+    if args.output:
+        _write_atomic(Path(args.output), text)
+        log.info("wrote %s", args.output)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return exit_code(results)
