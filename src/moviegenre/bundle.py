@@ -201,6 +201,16 @@ def _model_files() -> dict[str, tuple[Path, str, dict[str, Any]]]:
     return files
 
 
+def _trained_with_audio(model: str) -> bool:
+    """Whether the fuse stage fitted SVMs for this model (some trailer had usable audio)."""
+    import pandas as pd
+
+    from moviegenre.predictions import predictions_path
+
+    frame = pd.read_parquet(predictions_path(model), columns=["audio_missing"])
+    return not bool(frame["audio_missing"].all())
+
+
 def _environment() -> dict[str, str]:
     """Library versions the models were saved with (a mismatch is the first thing to check)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -238,6 +248,10 @@ def make_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
         if missing:
             raise BundleError(f"{THRESHOLDS}: model {name!r} has no threshold for {missing}")
         models[name] = {**description, "file": inside, "sha256": sha256_of(source)}
+        if description["kind"] != "visual":
+            # False when the data set had no usable audio (e.g. LMTD-9's pickle alone): the
+            # SVMs are unfitted and prediction applies the no-audio fallback to every trailer.
+            models[name]["trained_with_audio"] = _trained_with_audio(name)
     valid = metrics.get("valid") or {}
     test = metrics.get("test") or {}
     keys = ("auprc_micro", "auprc_macro")

@@ -111,7 +111,11 @@ def _cmd_import_lmtd(args: argparse.Namespace) -> int:
     print(report.summary())
     print(f"details: {report.report_path}")
     if not args.no_params:
-        update_params_file(Path(args.params), lmtd_params(db, pickle_path, videos))
+        data_section = lmtd_params(db, pickle_path, videos)
+        # Without --videos the extraction reads an empty folder (nothing to extract), which
+        # must exist: it is the DVC features stage's dependency.
+        Path(data_section["videos_dir"]).mkdir(parents=True, exist_ok=True)
+        update_params_file(Path(args.params), data_section)
         print(f"{args.params}: data section now points at LMTD-9 (source: lmtd9)")
     return 0
 

@@ -331,8 +331,9 @@ class Predictor:
         self._load(model)
         if entry["kind"] == "visual":
             return self.visual_scores(model, feats.visual), ""
+        without_audio = feats.audio is None or entry.get("trained_with_audio") is False
         if entry["kind"] == "audio":
-            if feats.audio is None:
+            if without_audio:
                 prevalence = self.bundle.manifest["audio_prevalence"]
                 return np.array([prevalence[g] for g in self.genres], np.float32), (
                     "train_prevalence"
@@ -340,7 +341,7 @@ class Predictor:
             x = fusion_features(feats.audio[None, :], None)
             return self._svms[model].predict_proba(x)[0].astype(np.float32), ""
         visual = self.visual_scores(entry["visual_model"], feats.visual)
-        if feats.audio is None:
+        if without_audio:
             return visual, "visual_scores"
         x = fusion_features(feats.audio[None, :], visual[None, :])
         return self._svms[model].predict_proba(x)[0].astype(np.float32), ""

@@ -48,17 +48,32 @@ def make_svms(config: dict[str, Any]) -> GenreSVMs:
     )
 
 
+MIN_FIT_ROWS = 4
+NO_AUDIO_NOTE = "not fitted: too few trailers with audio"
+
+
 def _fit_and_predict(
     config: dict[str, Any], data: Dataset, visual: np.ndarray | None, fit_split: str
-) -> tuple[GenreSVMs, np.ndarray, np.ndarray]:
-    """Fit on `fit_split` rows with audio; probabilities for every row with audio."""
+) -> tuple[GenreSVMs, np.ndarray | None, np.ndarray]:
+    """Fit on `fit_split` rows with audio; probabilities for every row with audio.
+
+    With too few trailers with audio (e.g. LMTD-9's feature pickle imported without the
+    trailers), nothing is fitted: the returned SVMs are unfitted, marked in `notes_`, and
+    the probabilities are None, so the caller applies the no-audio policy to every row.
+    """
     has_audio = data.index["has_audio"].to_numpy()
     features = fusion_features(data.audio, visual)
     fit_rows = np.intersect1d(data.split_indices(fit_split), np.flatnonzero(has_audio))
-    if len(fit_rows) < 4:
-        raise RuntimeError(
-            f"only {len(fit_rows)} {fit_split} trailers with audio: too few to fit the SVMs"
+    if len(fit_rows) < MIN_FIT_ROWS:
+        log.warning(
+            "only %d %s trailers with audio: no SVMs fitted; every trailer gets the "
+            "no-audio fallback (visual scores for fusion, prevalence for audio alone)",
+            len(fit_rows),
+            fit_split,
         )
+        svms = make_svms(config)
+        svms.notes_ = [f"{NO_AUDIO_NOTE} ({len(fit_rows)} in the {fit_split} split)"]
+        return svms, None, np.zeros_like(has_audio)
     labels = data.labels
     svms = make_svms(config).fit(features[fit_rows], labels[fit_rows])
     for note in svms.notes_:
@@ -75,6 +90,8 @@ def run_audio(config: dict[str, Any]) -> None:
     data = load_dataset()
     svms, probabilities, has_audio = _fit_and_predict(config, data, None, "train")
     prevalence = data.labels[data.split_indices("train")].mean(axis=0)
+    if probabilities is None:
+        probabilities = np.empty((len(data.index), len(data.genres)), dtype=np.float32)
     probabilities[~has_audio] = prevalence
     save_svms(svms, svm_path(AUDIO_MODEL))
     write_predictions(
@@ -85,7 +102,7 @@ def run_audio(config: dict[str, Any]) -> None:
         data.genres,
         audio_missing=~has_audio,
     )
-    log.info("audio SVMs: best params %s", svms.best_params_)
+    log.info("audio SVMs: %s", getattr(svms, "best_params_", svms.notes_))
 
 
 def run_fusion(config: dict[str, Any], visual_model: str) -> None:
@@ -97,6 +114,8 @@ def run_fusion(config: dict[str, Any], visual_model: str) -> None:
             f"rerun `dvc repro train@{visual_model}`"
         )
     svms, probabilities, has_audio = _fit_and_predict(config, data, visual, "valid")
+    if probabilities is None:
+        probabilities = np.empty_like(visual)
     probabilities[~has_audio] = visual[~has_audio]
     name = fused_name(visual_model)
     save_svms(svms, svm_path(name))
@@ -108,4 +127,4 @@ def run_fusion(config: dict[str, Any], visual_model: str) -> None:
         data.genres,
         audio_missing=~has_audio,
     )
-    log.info("%s SVMs: best params %s", name, svms.best_params_)
+    log.info("%s SVMs: %s", name, getattr(svms, "best_params_", svms.notes_))
