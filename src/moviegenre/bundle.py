@@ -207,7 +207,10 @@ def _trained_with_audio(model: str) -> bool:
 
     from moviegenre.predictions import predictions_path
 
-    frame = pd.read_parquet(predictions_path(model), columns=["audio_missing"])
+    path = predictions_path(model)
+    if not path.exists():  # nothing says otherwise: the SVMs were fitted as usual
+        return True
+    frame = pd.read_parquet(path, columns=["audio_missing"])
     return not bool(frame["audio_missing"].all())
 
 
