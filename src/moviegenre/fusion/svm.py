@@ -33,18 +33,6 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = [
-    "ALLOWED_TYPES",
-    "DEFAULT_C_GRID",
-    "DEFAULT_GAMMA_GRID",
-    "GenreSVMs",
-    "fusion_features",
-    "load_svms",
-    "log_grid",
-    "minmax_rows",
-    "save_svms",
-]
-
 CALIBRATION_FOLDS = 5  # libsvm's own Platt scaling uses 5 internal folds
 
 
