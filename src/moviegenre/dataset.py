@@ -110,8 +110,9 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
         for entry in counts:
             if entry["values"] in wanted_here:
                 frame_counts[entry["values"]] = int(entry["counts"])
-    problems: dict[str, list[str]] = {"labelled_without_visual_features": []}
-    problems["labelled_without_visual_features"] = sorted(set(wanted) - set(frame_counts))
+    problems: dict[str, list[str]] = {
+        "labelled_without_visual_features": sorted(set(wanted) - set(frame_counts))
+    }
 
     labels = labels[labels["trailer_id"].isin(frame_counts)].reset_index(drop=True)
     n_genres = int(config["dataset"]["genres"])
