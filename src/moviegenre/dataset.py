@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from moviegenre import paths
+from moviegenre.atomic import remove_stale_temporaries, temporary_path, write_atomic
 from moviegenre.data.labels import read_labels
 from moviegenre.features.shards import (
     read_audio_shard,
@@ -69,16 +70,14 @@ def load_dataset(directory: Path = paths.DATASET, mmap: bool = True) -> Dataset:
     return Dataset(index, visual, audio, tuple(report["genres"]))
 
 
-def _atomic_target(path: Path) -> Path:
-    return path.parent / f".{path.name}.tmp-{os.getpid()}"
-
-
 def _write_atomic(path: Path, write) -> None:
     """Write through an open binary handle to a temporary name, then rename."""
-    tmp = _atomic_target(path)
-    with open(tmp, "wb") as handle:
-        write(handle)
-    os.replace(tmp, path)
+
+    def through_handle(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            write(handle)
+
+    write_atomic(path, through_handle)
 
 
 def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict[str, Any]:
@@ -137,7 +136,8 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
 
     # Pass 2: fill the memory-mapped array shard by shard (one shard in memory at a time).
     visual_path = out_dir / VISUAL_FILE
-    tmp_visual = _atomic_target(visual_path)
+    remove_stale_temporaries(visual_path)
+    tmp_visual = temporary_path(visual_path)
     visual = np.lib.format.open_memmap(
         tmp_visual, mode="w+", dtype=np.float16, shape=(len(ids), n_frames, dim)
     )

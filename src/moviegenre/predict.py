@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import logging
-import os
 import sys
 import time
 from collections import deque
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from moviegenre.atomic import write_text_atomic
 from moviegenre.bundle import BUNDLE_DIR, Bundle, BundleError, load_bundle, sha256_of, weights_kind
 from moviegenre.data.trailers import VIDEO_EXTENSIONS
 from moviegenre.features.decode import TrailerError
@@ -535,13 +535,6 @@ def exit_code(results: Sequence[TrailerResult]) -> int:
     return EXIT_OK
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 # ---- command line --------------------------------------------------------------------------
 
 
@@ -622,7 +615,7 @@ def run(args: argparse.Namespace) -> int:
     results += missing
     text = RENDERERS[args.format](results, context)
     if args.output:
-        _write_atomic(Path(args.output), text)
+        write_text_atomic(Path(args.output), text)
         log.info("wrote %s", args.output)
     else:
         sys.stdout.write(text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from moviegenre import paths
+from moviegenre.atomic import write_atomic
 
 PREDICTIONS = paths.RESULTS / "predictions"
 
@@ -33,11 +33,7 @@ def write_predictions(
     )
     for column, genre in enumerate(genres):
         frame[genre] = np.asarray(probabilities[:, column], dtype=np.float32)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def read_predictions(path: Path, genres: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:

@@ -8,9 +8,7 @@ user with the real ``database.db`` learns what is wrong with it at once.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from moviegenre.atomic import write_atomic
 from moviegenre.genres import GENRES_9, SPLITS
 
 LABEL_TABLE = "lmtd9_0"
@@ -67,11 +66,7 @@ def write_lmtd_db(
         raise LabelError(f"id {trailer_key(ids[row])}: {GENRE_COLUMNS[col]}={value!r} is not 0/1")
     labels = labels.astype(np.int64)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    def write(tmp: Path) -> None:
         with contextlib.closing(sqlite3.connect(tmp)) as conn:
             genre_defs = ", ".join(f'"{c}" INTEGER NOT NULL' for c in GENRE_COLUMNS)
             conn.execute(f'CREATE TABLE {LABEL_TABLE} (id INTEGER, "set" INTEGER, {genre_defs})')
@@ -95,10 +90,8 @@ def write_lmtd_db(
                 movies.append((i, title, None, genre_text, None, None))
             conn.executemany("INSERT INTO movies VALUES (?, ?, ?, ?, ?, ?)", movies)
             conn.commit()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    write_atomic(path, write)
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import codecs
-import json
 import logging
-import os
 import pickle
 import re
 import shutil
@@ -33,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from moviegenre import paths
+from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.data.labels import read_labels, trailer_key
 from moviegenre.data.trailers import discover_trailers
 from moviegenre.features.extract import visual_metadata
@@ -451,13 +450,6 @@ def _remove_stale_shards(shards_dir: Path, keep: list[Path]) -> list[str]:
     return removed
 
 
-def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _counts(labels: pd.DataFrame, columns: dict[str, np.ndarray]) -> tuple[dict, dict]:
     """Per split and per genre: labelled trailers, and those with features / a video."""
     splits = {
@@ -588,7 +580,7 @@ def import_lmtd(
     details["problems"] = problems
 
     report_path = out_root / IMPORT_REPORT
-    _write_json_atomic(report_path, details)
+    write_json_atomic(report_path, details)
     for key, items in problems.items():
         if items:
             shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
@@ -672,15 +664,12 @@ def update_params_file(params_path: Path, data_section: dict) -> None:
         buffer.seek(0)
         text = buffer.read()
     validate_config(pyyaml.safe_load(text))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{params_path.name}.", dir=params_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        shutil.copymode(params_path, tmp_name)
-        os.replace(tmp_name, params_path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+        shutil.copymode(params_path, tmp)
+
+    write_atomic(params_path, write)
 
 
 __all__ = [

@@ -9,7 +9,6 @@ model has something learnable but not trivial. Everything is deterministic for a
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,6 +18,7 @@ import av
 import numpy as np
 from scipy.signal import lfilter
 
+from moviegenre.atomic import write_atomic
 from moviegenre.data.labels import trailer_key, write_lmtd_db
 from moviegenre.genres import GENRES_9
 
@@ -421,14 +421,7 @@ def write_trailer(
     plan = _plan(genres, config, rng)
     frames = _render_video(plan, config, rng)
     audio = _render_audio(plan, config, rng)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        _encode(tmp, frames, audio, config)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: _encode(tmp, frames, audio, config))
 
 
 def generate(

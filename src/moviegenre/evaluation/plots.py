@@ -12,8 +12,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,6 +19,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score, precision_recall_curve
+
+from moviegenre.atomic import write_atomic, write_text_atomic
 
 __all__ = [
     "MAX_CURVE_POINTS",
@@ -35,24 +35,9 @@ __all__ = [
 MAX_CURVE_POINTS = 200  # per genre and model: enough for a smooth curve, small for DVC
 
 
-def _atomic_write(path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` then move the result onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    return _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
 def _thin(n: int, k: int = MAX_CURVE_POINTS) -> np.ndarray:
@@ -133,7 +118,7 @@ def write_rows(rows: Sequence[Mapping], path: Path) -> Path:
         text = buf.getvalue()
     else:
         raise ValueError(f"{path}: expected a .json or .csv file")
-    return _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return write_text_atomic(path, text)
 
 
 def _grid(n: int, ncols: int = 3, size: float = 3.2) -> tuple[Figure, list]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from moviegenre.features.shards import remove_stale_temporaries
+from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.features.status import TrailerStatus, summarize
 
 REPORT_COLUMNS = (
@@ -89,13 +87,6 @@ def write_report(
         "problems": problem_files(rows),
         "text": summary_text(summary, len(report)),
     }
-    for path, write in (
-        (Path(report_path), lambda p: report.to_csv(p, index=False)),
-        (Path(summary_path), lambda p: p.write_text(json.dumps(summary, indent=2) + "\n")),
-    ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path)
-        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-        write(tmp)
-        os.replace(tmp, path)
+    write_atomic(report_path, lambda tmp: report.to_csv(tmp, index=False))
+    write_json_atomic(summary_path, summary)
     return summary

@@ -9,7 +9,6 @@ later stage takes for valid.
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from moviegenre.atomic import write_atomic
 
 METADATA_KEY = b"moviegenre"
 
@@ -44,28 +45,20 @@ def group_by_shard(trailer_ids: Sequence[str], n_shards: int) -> dict[str, list[
     return dict(sorted(groups.items()))
 
 
-def remove_stale_temporaries(path: Path) -> None:
-    """Delete leftovers of an interrupted write of `path` (never read, but they take disk)."""
-    for leftover in path.parent.glob(f".{path.name}.tmp-*"):
-        leftover.unlink(missing_ok=True)
-
-
 def write_table_atomic(table: pa.Table, path: Path, metadata: dict[str, Any]) -> None:
     """Write a Parquet file with our metadata under a temporary name, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
     meta = dict(metadata, n_rows=table.num_rows)
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[METADATA_KEY] = json.dumps(meta, sort_keys=True).encode("utf-8")
     table = table.replace_schema_metadata(schema_meta)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     # Dictionary-encode only the id column and keep row groups small: pyarrow's defaults
     # buffer about 7x the table while writing a 2048-wide float16 list column.
-    pq.write_table(
-        table, tmp, compression="zstd", use_dictionary=["trailer_id"], row_group_size=2048
+    write_atomic(
+        path,
+        lambda tmp: pq.write_table(
+            table, tmp, compression="zstd", use_dictionary=["trailer_id"], row_group_size=2048
+        ),
     )
-    os.replace(tmp, path)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

@@ -7,12 +7,11 @@ exactly what happened to each file, and nothing is dropped silently.
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from moviegenre.features.shards import remove_stale_temporaries
+from moviegenre.atomic import write_atomic
 
 # Reasons that describe the input, not a fault: the trailer is skipped for that modality.
 SKIP_REASONS = frozenset({"too_short", "no_audio_stream", "no_video_stream"})
@@ -43,16 +42,15 @@ STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus))
 
 def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
     """Write rows atomically (temporary name, then rename), so a kill leaves no half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)  # what a killed earlier write left behind
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(asdict(row))
-    os.replace(tmp, path)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(asdict(row))
+
+    write_atomic(path, write)
 
 
 def read_status_csv(path: Path) -> list[TrailerStatus]:

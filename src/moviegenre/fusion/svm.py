@@ -19,8 +19,6 @@ explicit allow-list (:data:`ALLOWED_TYPES`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +30,8 @@ from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
+
+from moviegenre.atomic import write_atomic
 
 CALIBRATION_FOLDS = 5  # libsvm's own Platt scaling uses 5 internal folds
 
@@ -248,16 +248,7 @@ ALLOWED_TYPES: frozenset[str] = frozenset(
 
 def save_svms(model: GenreSVMs, path: Path) -> None:
     """Write ``model`` with skops (never pickle), atomically: a crash leaves no half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        sio.dump(model, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: sio.dump(model, tmp))
 
 
 def load_svms(path: Path) -> GenreSVMs:

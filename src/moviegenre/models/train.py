@@ -8,9 +8,7 @@ Keras native format so an interrupted run never leaves a half-written model behi
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
 import time
 import warnings
@@ -21,6 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.models.architectures import MODEL_NAMES, build_model, model_params
 from moviegenre.models.batches import FrameBatches
 
@@ -129,7 +128,7 @@ def train_model(
     if live_dir is not None:
         record = {"loss": history.get("loss", []), "val_loss": history.get("val_loss", [])}
         record.update(best_epoch=best_epoch, epochs_run=epochs_run)
-        _write_json_atomically(Path(live_dir) / "history.json", record)
+        write_json_atomic(Path(live_dir) / "history.json", record)
     return TrainResult(best_epoch=best_epoch, epochs_run=epochs_run, history=history)
 
 
@@ -243,20 +242,7 @@ def _dvclive_callback(live_dir: Path) -> keras.callbacks.Callback:
 
 def _save_model_atomically(model: keras.Model, model_path: Path) -> None:
     """Save to a temporary .keras file beside the target, then rename over it."""
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = model_path.with_name(f".{model_path.stem}.{os.getpid()}.tmp.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, model_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_json_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(model_path, model.save, suffix=".keras")  # Keras wants the extension
 
 
 def _log(message: str) -> None:

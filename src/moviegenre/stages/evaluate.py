@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from moviegenre import paths
+from moviegenre.atomic import write_json_atomic, write_text_atomic
 from moviegenre.dataset import load_dataset
 from moviegenre.evaluation.metrics import (
     evaluate_scores,
@@ -39,13 +38,6 @@ TABLE = paths.RESULTS / "metrics_table.txt"
 def evaluated_models() -> list[str]:
     """Every model the pipeline scores: visual models, audio alone, and each fusion."""
     return [*MODEL_NAMES, AUDIO_MODEL, *(fused_name(m) for m in MODEL_NAMES)]
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
 
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
@@ -94,8 +86,10 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         "prevalence_baseline": {k: baseline[k] for k in ("auprc_micro", "auprc_macro")},
         "n_test": int(len(test)),
     }
-    _write_json(METRICS, metrics)
-    _write_json(THRESHOLDS, {"split": config["evaluate"]["threshold_split"], "models": thresholds})
+    write_json_atomic(METRICS, metrics)
+    write_json_atomic(
+        THRESHOLDS, {"split": config["evaluate"]["threshold_split"], "models": thresholds}
+    )
     for column, genre in enumerate(genres):
         per_model = {m: s[:, column] for m, s in test_scores.items()}
         rows = plots.interpolated_pr_rows(labels[test, column], per_model)
@@ -110,6 +104,6 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     plots.plot_loss_curves(histories, PLOTS / "loss_curves.png")
 
     table = metrics_table({**test_metrics, "prevalence": baseline})
-    TABLE.write_text(table + "\n")
+    write_text_atomic(TABLE, table + "\n")
     log.info("test metrics (%d trailers):\n%s", len(test), table)
     return metrics
