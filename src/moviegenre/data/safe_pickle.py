@@ -186,6 +186,12 @@ def _short(value: Any) -> str:
     return text
 
 
+def _printable(text: Any) -> str:
+    """A name from the pickle, cut short, with control characters escaped (one line)."""
+    text = str(text)[:80]
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def _small_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62
 
@@ -356,7 +362,7 @@ class SafeUnpickler(pickle._Unpickler):
             return ALLOWED_GLOBALS[(module, name)]
         except (KeyError, TypeError):
             raise UnsafePickleError(
-                f"refused to load {describe_global(str(module)[:80], str(name)[:80])}: a "
+                f"refused to load {describe_global(_printable(module), _printable(name))}: a "
                 "feature pickle may only contain numpy arrays in a dict"
             ) from None
 
