@@ -270,6 +270,20 @@ class Predictor:
         return built
 
     def _load(self, model: str) -> None:
+        """Load a model (and a fusion's visual model) once; a file that does not load is a
+        BundleError in one line naming it, like every other bundle problem (exit 2)."""
+        try:
+            self._load_unchecked(model)
+        except BundleError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Keras / skops raise many kinds
+            reason = " ".join(str(exc).split())[:300]
+            raise BundleError(
+                f"{self.bundle.model_file(model)}: model {model} cannot be loaded "
+                f"({type(exc).__name__}: {reason})"
+            ) from exc
+
+    def _load_unchecked(self, model: str) -> None:
         entry = self.bundle.model_entry(model)
         if entry["kind"] == "visual":
             if model not in self._keras:
@@ -581,6 +595,14 @@ EPILOG = (
 def run(args: argparse.Namespace) -> int:
     """`moviegenre predict`: load once, predict every file, print, and exit with a status."""
     started = time.monotonic()
+    output = Path(args.output) if args.output else None
+    if output is not None and (output.is_dir() or (output.exists() and not output.is_file())):
+        kind = "a folder" if output.is_dir() else "not a regular file"
+        print(
+            f"moviegenre predict: --output {output} is {kind}; give a file name",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE  # before the bundle, the backbone and the whole batch
     try:
         bundle = load_bundle(args.bundle)
         context = describe(bundle, args.model)  # an unknown model fails before TensorFlow
