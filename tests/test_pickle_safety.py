@@ -119,7 +119,7 @@ CASES: dict[str, tuple[bytes, str]] = {
         HEAD + b"T" + struct.pack("<i", 2**31 - 1) + b"abc",
         "claims 2147483647 bytes but only 3 are left",
     ),
-    "memoryless_cycle_dict_in_itself": (
+    "dict_holds_itself": (
         b"\x80\x02}q\x00U\x06000002h\x00s.",
         "entry '000002': key '000002' holds a dict",
     ),
