@@ -71,24 +71,45 @@ def set_params(repo: Path, updates: dict) -> None:
     path.write_text(yaml.safe_dump(deep_update(params, updates), sort_keys=False))
 
 
-def copy_repo(dest: Path, params: dict | None = None) -> Path:
-    """The repository's tracked and unignored files, as a fresh git repo with DVC."""
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, files):
-        source = REPO / os.fsdecode(name)
-        if not source.is_symlink() and (not source.exists() or source.is_dir()):
+# What a run writes (`make run`, `dvc repro`, `snakemake`): untracked files there are
+# outputs, not sources, and DVC leaves some of them unignored (metrics, plots, dvc.lock).
+OUTPUT_DIRS = ("results", "data", "models", "dvc_plots", ".dvc", ".snakemake")
+OUTPUT_FILES = ("dvc.lock",)
+
+
+def source_files(source: Path = REPO) -> list[str]:
+    """The files a fresh clone of `source` would have, plus new unignored source files.
+
+    Tracked files are taken as they are in the working tree; untracked ones only outside
+    the output folders, so a tree where the pipeline has run copies like a clean one.
+    """
+
+    def listed(*options: str) -> list[str]:
+        out = subprocess.run(
+            ["git", "ls-files", *options, "-z"], cwd=source, capture_output=True, check=True
+        ).stdout
+        return [os.fsdecode(name) for name in out.split(b"\0") if name]
+
+    untracked = [
+        name
+        for name in listed("-o", "--exclude-standard")
+        if name.split("/")[0] not in OUTPUT_DIRS and name not in OUTPUT_FILES
+    ]
+    return sorted(set(listed("-c")) | set(untracked))
+
+
+def copy_repo(dest: Path, params: dict | None = None, source: Path = REPO) -> Path:
+    """The repository's source files (see source_files), as a fresh git repo with DVC."""
+    for name in source_files(source):
+        path = source / name
+        if not path.is_symlink() and (not path.exists() or path.is_dir()):
             continue  # e.g. a deleted file still in the index; the `profiles` link is kept
-        target = dest / os.fsdecode(name)
+        target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(os.readlink(source))
+        if path.is_symlink():
+            target.symlink_to(os.readlink(path))
         else:
-            shutil.copy2(source, target)
+            shutil.copy2(path, target)
     set_params(dest, deep_update(yaml.safe_load(yaml.safe_dump(TINY_PARAMS)), params or {}))
     for cmd in (
         ["git", "init", "-q", "-b", "main"],

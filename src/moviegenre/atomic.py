@@ -1,28 +1,70 @@
 """Atomic file writes: a killed job never leaves a half-written output under its real name.
 
-Every output is written under a temporary name beside it (`.<name>.tmp-<pid>[suffix]`),
-then renamed over the target. The next write of the same target removes temporaries a
-killed earlier write left behind.
+Every output is written under a temporary name beside it
+(`.<name>.tmp-<host>-<pid>-<token>[suffix]`), then renamed over the target. The next write
+of the same target removes the temporaries of writers that are gone (a process of this
+host that no longer exists); a live writer's temporary, or one from another host (a shared
+file system: its process cannot be checked from here), is left alone, so two concurrent
+writers of one target never delete each other's file mid-write.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 
+def _host() -> str:
+    """This machine's name, reduced to characters that cannot be confused with the '-'s."""
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "localhost"
+
+
 def temporary_path(path: Path, suffix: str = "") -> Path:
     """The temporary name for `path` (suffix for writers that need an extension)."""
-    return path.parent / f".{path.name}.tmp-{os.getpid()}{suffix}"
+    token = secrets.token_hex(4)  # two threads of one process never share a name
+    return path.parent / f".{path.name}.tmp-{_host()}-{os.getpid()}-{token}{suffix}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # exists (another user's), or not a pid we can check: keep it
+    return True
+
+
+def writer_is_gone(leftover: Path, target: Path) -> bool:
+    """Whether the process that wrote `leftover` (a temporary of `target`) has ended.
+
+    Names without host and pid come from an older version of this module: a killed write.
+    """
+    tail = leftover.name[len(f".{target.name}.tmp-") :]
+    match = re.fullmatch(r"([A-Za-z0-9._]+)-(\d+)-[0-9a-f]{8}(.*)", tail, re.S)
+    if match is None:
+        return re.fullmatch(r"\d+.*", tail, re.S) is not None  # old `.tmp-<pid>` form
+    host, pid = match.group(1), int(match.group(2))
+    return host == _host() and pid != os.getpid() and not _pid_alive(pid)
 
 
 def remove_stale_temporaries(path: Path) -> None:
-    """Delete leftovers of an interrupted write of `path` (never read, but they take disk)."""
-    for leftover in Path(path).parent.glob(f".{Path(path).name}.tmp-*"):
-        leftover.unlink(missing_ok=True)
+    """Delete leftovers of interrupted writes of `path` (never read, but they take disk)."""
+    path = Path(path)
+    for leftover in path.parent.glob(f".{_glob_escape(path.name)}.tmp-*"):
+        if writer_is_gone(leftover, path):
+            leftover.unlink(missing_ok=True)
+
+
+def _glob_escape(name: str) -> str:
+    """`name` with glob's special characters taken literally."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], object], suffix: str = "") -> Path:

@@ -106,8 +106,9 @@ def _cmd_import_lmtd(args: argparse.Namespace) -> int:
             max_frames=int(params["dataset"]["max_frames"]),
         )
     except (LabelError, UnsafePickleError, FeaturePickleError, LmtdImportError) as exc:
-        print(f"moviegenre import-lmtd: {exc}", file=sys.stderr)
-        return 1
+        # One line, exit 2 (a refused input, like a refused config), nothing written.
+        print(f"moviegenre import-lmtd: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     print(report.summary())
     print(f"details: {report.report_path}")
     if not args.no_params:

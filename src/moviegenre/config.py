@@ -6,6 +6,8 @@ what it accepts, so a typo in a 4,000-trailer run costs seconds, not hours.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,69 @@ def load_schema() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def _is_integer(_: Any, value: Any) -> bool:
+    """A YAML integer: not 2.0 (jsonschema's default), not true."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(_: Any, value: Any) -> bool:
+    """A finite int or float: .inf and .nan pass every min/max comparison, so refuse them."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    ),
+)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load that refuses a key given twice in one mapping (PyYAML and Snakemake
+    keep the last silently, DVC refuses: all entry points must agree)."""
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise ConfigError(
+                f"{node.start_mark.name}: line {line}: key {key!r} appears twice in one "
+                f"mapping (first at line {seen[key]})"
+            )
+        seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def read_params_file(path: str | Path) -> Any:
+    """The YAML in `path`, refusing duplicate keys (ConfigError naming the line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: parameters file not found")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     validator = error.validator
+    if validator == "type" and error.validator_value in ("integer", "number"):
+        value = error.instance
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{path}: {value!r} is not allowed; a finite number is required"
+        if error.validator_value == "integer" and isinstance(value, float) and value.is_integer():
+            return f"{path}: {value!r} is not an integer; write {int(value)}"
     if validator == "enum":
         allowed = ", ".join(repr(v) for v in error.validator_value)
         return f"{path}: {error.instance!r} is not allowed; allowed values: {allowed}"
@@ -48,9 +110,15 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{path}: {error.message}"
 
 
-def validate_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Raise ConfigError listing every schema violation (and cross-key rule); return config."""
-    validator = jsonschema.Draft202012Validator(load_schema())
+def validate_config(config: dict[str, Any], files: Iterable[str | Path] = ()) -> dict[str, Any]:
+    """Raise ConfigError listing every schema violation (and cross-key rule); return config.
+
+    ``files``: the YAML files the config was read from (Snakemake's configfiles), re-read
+    to refuse duplicate keys that the caller's YAML reader merged silently.
+    """
+    for path in files:
+        read_params_file(path)
+    validator = _Validator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems = [_describe(e) for e in errors]
     if not problems:
@@ -68,12 +136,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     """Read and validate params.yaml."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: parameters file not found")
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    config = read_params_file(path)
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return validate_config(config)

@@ -32,7 +32,12 @@ import numpy as np
 
 from moviegenre.atomic import write_text_atomic
 from moviegenre.bundle import BUNDLE_DIR, Bundle, BundleError, load_bundle, sha256_of, weights_kind
-from moviegenre.data.trailers import VIDEO_EXTENSIONS
+from moviegenre.data.trailers import (
+    VIDEO_EXTENSIONS,
+    Rejected,
+    check_video_path,
+    screen_trailers,
+)
 from moviegenre.features.decode import TrailerError
 
 log = logging.getLogger("moviegenre.predict")
@@ -85,8 +90,10 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Traile
     """Video files named or found in folders (non-recursive, VIDEO_EXTENSIONS), in order.
 
     A file named explicitly is taken whatever its extension (decoding decides); hidden
-    files in folders are skipped; the same file twice is predicted once. A missing path or
-    a folder without videos becomes an error result instead of stopping the batch.
+    files in folders are skipped; the same file twice is predicted once. A missing path, a
+    folder without videos, and any entry the extraction would reject too (FIFO, folder or
+    dangling link with a video extension, unreadable file, name not UTF-8) becomes an error
+    result with the extraction's reason instead of stopping the batch or vanishing.
     """
     files: list[Path] = []
     errors: list[TrailerResult] = []
@@ -98,17 +105,17 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Traile
             seen.add(key)
             files.append(path)
 
+    def reject(path: Path, problem: Rejected) -> None:
+        shown = str(path.parent / problem.name) if path.parent != Path(".") else problem.name
+        errors.append(TrailerResult(shown, False, problem.reason, problem.detail))
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = [
-                p
-                for p in sorted(path.iterdir())
-                if p.is_file()
-                and not p.name.startswith(".")
-                and p.suffix.lower() in VIDEO_EXTENSIONS
-            ]
-            if not found:
+            found, rejected = screen_trailers(path)
+            for problem in rejected:
+                reject(path / problem.name, problem)
+            if not found and not rejected:
                 errors.append(
                     TrailerResult(
                         str(path),
@@ -117,10 +124,14 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Traile
                         f"no {'/'.join(VIDEO_EXTENSIONS)} file in this folder",
                     )
                 )
-            for p in found:
+            for p in found.values():
                 add(p)
-        elif path.is_file():
-            add(path)
+        elif path.exists() or path.is_symlink():
+            problem = check_video_path(path)
+            if problem is None:
+                add(path)
+            else:
+                reject(path, problem)
         else:
             errors.append(TrailerResult(str(path), False, "not_found", "no such file or folder"))
     return files, errors
@@ -259,6 +270,20 @@ class Predictor:
         return built
 
     def _load(self, model: str) -> None:
+        """Load a model (and a fusion's visual model) once; a file that does not load is a
+        BundleError in one line naming it, like every other bundle problem (exit 2)."""
+        try:
+            self._load_unchecked(model)
+        except BundleError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Keras / skops raise many kinds
+            reason = " ".join(str(exc).split())[:300]
+            raise BundleError(
+                f"{self.bundle.model_file(model)}: model {model} cannot be loaded "
+                f"({type(exc).__name__}: {reason})"
+            ) from exc
+
+    def _load_unchecked(self, model: str) -> None:
         entry = self.bundle.model_entry(model)
         if entry["kind"] == "visual":
             if model not in self._keras:
@@ -570,6 +595,14 @@ EPILOG = (
 def run(args: argparse.Namespace) -> int:
     """`moviegenre predict`: load once, predict every file, print, and exit with a status."""
     started = time.monotonic()
+    output = Path(args.output) if args.output else None
+    if output is not None and (output.is_dir() or (output.exists() and not output.is_file())):
+        kind = "a folder" if output.is_dir() else "not a regular file"
+        print(
+            f"moviegenre predict: --output {output} is {kind}; give a file name",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE  # before the bundle, the backbone and the whole batch
     try:
         bundle = load_bundle(args.bundle)
         context = describe(bundle, args.model)  # an unknown model fails before TensorFlow

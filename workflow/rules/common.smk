@@ -5,20 +5,28 @@ from pathlib import Path
 
 from moviegenre import paths
 from moviegenre.config import validate_config
-from moviegenre.data.trailers import discover_trailers
+from moviegenre.data.trailers import screen_trailers
 from moviegenre.features.code_version import feature_code_version
 from moviegenre.features.shards import group_by_shard
 from moviegenre.snakemake_locks import clear_stale_locks, forget_owner, record_owner
 
 
-# A bad value stops the run here, before any job, naming the key and what it accepts.
-validate_config(config)
+# A bad value stops the run here, before any job, naming the key and what it accepts
+# (the config files are re-read for duplicate keys, which Snakemake's reader merges).
+validate_config(config, files=workflow.configfiles)
 
 # A run killed earlier (SIGKILL, lost node) left its locks: remove them if their owner is dead.
 if clear_stale_locks():
     print("moviegenre: removed the locks of a killed earlier run", file=sys.stderr)
 
-TRAILERS = discover_trailers(config["data"]["videos_dir"])
+# Entries that cannot be trailers (FIFOs, folders, dangling links, unreadable files, names
+# that are not UTF-8 or hold braces) are left out here and reported by the report rule.
+TRAILERS, REJECTED = screen_trailers(config["data"]["videos_dir"], snakemake=True)
+for _rejected in REJECTED:
+    print(
+        f"moviegenre: not extracted: {_rejected.name}: {_rejected.reason}: {_rejected.detail}",
+        file=sys.stderr,
+    )
 SHARDS = group_by_shard(list(TRAILERS), config["extraction"]["shards"])
 VISUAL_DIR = paths.visual_features_dir(config)
 # LMTD-9's precomputed ResNet-152 features replace visual extraction when imported.

@@ -5,18 +5,16 @@ feature pickle (a Python-2 pickle of ``"000002" -> float [n_frames, 2048]``) bec
 Parquet visual shards, so training reads real and synthetic data the same way. Trailer
 videos are not copied: the folder is checked and the extraction reads it through params.
 
-Unpickling runs whatever callables a pickle names, so the pickle is read with an allow-list
-that admits numpy arrays and nothing else: a doctored file fails before anything is written.
+Unpickling runs whatever callables a pickle names, so the pickle is read by
+``moviegenre.data.safe_pickle`` (numeric numpy arrays in a dict, built from checked claims,
+nothing else): a doctored file fails before anything is written.
 The original loader silently skipped entries that are not 2-D (misaligning labels); here
 every unusable entry, and every id with labels but no features or the reverse, is reported.
 """
 
 from __future__ import annotations
 
-import _compat_pickle
-import codecs
 import logging
-import pickle
 import re
 import shutil
 import struct
@@ -24,8 +22,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +30,12 @@ import pandas as pd
 from moviegenre import paths
 from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.data.labels import read_labels, trailer_key
+from moviegenre.data.safe_pickle import (
+    ALLOWED_GLOBALS,
+    FeaturePickleError,
+    UnsafePickleError,
+    load_array_dict,
+)
 from moviegenre.data.trailers import discover_trailers
 from moviegenre.features.extract import visual_metadata
 from moviegenre.features.shards import shard_name, shard_of, visual_table, write_table_atomic
@@ -46,128 +49,14 @@ NO_VIDEOS_DIR = "data/lmtd9/no_videos"  # an empty folder: no audio, visual from
 TIMESTAMPS_NOTE = "frame index (0, 1, 2, ...): the LMTD-9 pickle records no frame times"
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
-# Strings and bytes above this size are array payloads: not kept in the unpickler's memo.
-_LARGE_PAYLOAD = 1 << 16
 _SHARD_FILE = re.compile(r"shard-\d{4}\.parquet")
-
-
-class UnsafePickleError(pickle.UnpicklingError):
-    """A feature pickle that names something outside the numpy allow-list (or is not a dict)."""
-
-
-class FeaturePickleError(ValueError):
-    """A feature pickle that is allowed but unusable: truncated, corrupt or oddly keyed."""
 
 
 class LmtdImportError(ValueError):
     """Arguments or files that make an import impossible (missing pickle, videos folder, ...)."""
 
 
-# ---- safe unpickling --------------------------------------------------------------------
-
-
-# numpy's own array-unpickling function, wherever this numpy version keeps it.
-_NUMPY_RECONSTRUCT = np.zeros(1).__reduce__()[0]
-
-
-def _reconstruct_ndarray(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
-    """``numpy.core.multiarray._reconstruct`` limited to plain ndarrays (no subclasses)."""
-    if subtype is not np.ndarray:
-        raise UnsafePickleError(
-            f"numpy _reconstruct of {subtype!r}: only numpy.ndarray may be rebuilt"
-        )
-    return _NUMPY_RECONSTRUCT(subtype, shape, dtype_code)
-
-
-def _numeric_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
-    """``numpy.dtype`` limited to bool/int/float: object and record dtypes could carry
-    arbitrary nested objects, and feature arrays never need them."""
-    if isinstance(spec, bytes):
-        spec = spec.decode("latin1")
-    if not isinstance(spec, str):
-        raise UnsafePickleError(f"numpy.dtype({spec!r}): only dtype codes such as 'f4' allowed")
-    dtype = np.dtype(spec, bool(align), bool(copy))
-    if dtype.kind not in "biuf":
-        raise UnsafePickleError(f"numpy.dtype({spec!r}): only numeric dtypes are allowed")
-    return dtype
-
-
-def _latin1_encode(text: Any, encoding: Any = "utf-8") -> bytes:
-    """``_codecs.encode`` as Python 3 writes bytes in protocol 2: latin1 text -> bytes only."""
-    if not isinstance(text, str) or str(encoding).lower().replace("-", "") != "latin1":
-        raise UnsafePickleError(
-            f"_codecs.encode with encoding {encoding!r}: only latin1 text -> bytes is allowed"
-        )
-    return codecs.encode(text, "latin1")
-
-
-# (module, name) as written in the pickle -> what it may resolve to. This is everything a
-# dict of numpy arrays needs (recorded from real pickles: Python 2 numpy, Python 3 numpy
-# 1.x/2.x, protocols 2-4); copyreg._reconstructor, numpy scalars, builtins: refused.
-ALLOWED_GLOBALS: Mapping[tuple[str, str], Any] = MappingProxyType(
-    {
-        ("numpy.core.multiarray", "_reconstruct"): _reconstruct_ndarray,  # numpy < 2 (and Py2)
-        ("numpy._core.multiarray", "_reconstruct"): _reconstruct_ndarray,  # numpy >= 2
-        ("numpy", "ndarray"): np.ndarray,  # _reconstruct's first argument
-        ("numpy", "dtype"): _numeric_dtype,  # the array's dtype, e.g. ('f4', 0, 1)
-        ("_codecs", "encode"): _latin1_encode,  # bytes in Python 3 protocol-2 pickles
-    }
-)
-
-
-_DROPPED = object()  # stands in the memo for a payload that was not kept
-
-
-class _LeanMemo(dict):
-    """The unpickler's memo, minus array payloads: a Python-2 pickle memoizes every string,
-    so keeping them would hold a second copy of all features until the load ends."""
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if isinstance(value, (str, bytes, bytearray)) and len(value) > _LARGE_PAYLOAD:
-            value = _DROPPED
-        super().__setitem__(key, value)
-
-    def __getitem__(self, key: Any) -> Any:
-        value = super().__getitem__(key)
-        if value is _DROPPED:
-            raise FeaturePickleError(
-                f"the pickle refers back to a large string (memo {key}): not a dict of arrays"
-            )
-        return value
-
-
-def _describe_global(module: str, name: str) -> str:
-    """``module.name``, plus the Python 3 name when a Python 2 one was written."""
-    text = f"{module}.{name}"
-    py3 = _compat_pickle.NAME_MAPPING.get((module, name))
-    if py3 is None and module in _compat_pickle.IMPORT_MAPPING:
-        py3 = (_compat_pickle.IMPORT_MAPPING[module], name)
-    return text if py3 is None else f"{text} (Python 3: {py3[0]}.{py3[1]})"
-
-
-class _RestrictedUnpickler(pickle._Unpickler):
-    """Python's own unpickler (the pure-Python one, whose memo can be replaced) with an
-    allow-list in ``find_class``: GLOBAL, STACK_GLOBAL, INST and EXT all resolve here."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        super().__init__(file, encoding="latin1")
-        self.memo = _LeanMemo()
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"refused to load {_describe_global(module, name)}: a feature pickle may only "
-                "contain numpy arrays in a dict"
-            ) from None
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError(f"refused persistent id {pid!r}")
-
-    def _decode_string(self, value: bytes) -> Any:
-        # Python-2 str payloads stay bytes (numpy takes them as is): one copy fewer.
-        return value if len(value) > _LARGE_PAYLOAD else super()._decode_string(value)
+# ---- safe unpickling (moviegenre.data.safe_pickle) ------------------------------------
 
 
 def _key_as_str(key: Any) -> str:
@@ -189,26 +78,7 @@ def load_feature_pickle(path: Path) -> dict[str, np.ndarray]:
     level is not a dict; FeaturePickleError when the file is truncated or corrupt.
     """
     path = Path(path)
-    with open(path, "rb") as handle:
-        unpickler = _RestrictedUnpickler(handle)
-        try:
-            obj = unpickler.load()
-        except UnsafePickleError:
-            raise
-        except (FeaturePickleError, EOFError, pickle.UnpicklingError) as exc:
-            raise FeaturePickleError(f"{path}: not a readable feature pickle ({exc})") from exc
-        except (ValueError, TypeError, AttributeError, IndexError, KeyError, struct.error) as exc:
-            raise FeaturePickleError(
-                f"{path}: corrupt pickle ({type(exc).__name__}: {exc})"
-            ) from exc
-        finally:
-            unpickler.memo.clear()  # the memo holds every array too: free them with the dict
-            del unpickler
-    if not isinstance(obj, dict):
-        raise UnsafePickleError(
-            f"{path}: top-level object is a {type(obj).__module__}.{type(obj).__qualname__}, "
-            "expected a dict of trailer id -> array"
-        )
+    obj = load_array_dict(path)
     features: dict[str, np.ndarray] = {}
     while obj:
         key, value = obj.popitem()

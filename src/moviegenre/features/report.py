@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from moviegenre.atomic import write_atomic, write_json_atomic
+from moviegenre.data.trailers import Rejected
 from moviegenre.features.status import TrailerStatus, summarize
 
 REPORT_COLUMNS = (
@@ -27,11 +29,14 @@ REPORT_COLUMNS = (
 
 def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> pd.DataFrame:
     """Join the shard status rows per trailer; trailers no job reported are marked missing."""
-    by_id: dict[str, dict] = {
-        tid: {"trailer_id": tid, "file": Path(path).name} for tid, path in trailers.items()
+    by_id: dict[tuple[str, str], dict] = {
+        (tid, Path(path).name): {"trailer_id": tid, "file": Path(path).name}
+        for tid, path in trailers.items()
     }
-    for row in rows:
-        entry = by_id.setdefault(row.trailer_id, {"trailer_id": row.trailer_id, "file": row.file})
+    for row in rows:  # keyed by file too: a folder x.mp4 and a video x.mkv are two rows
+        entry = by_id.setdefault(
+            (row.trailer_id, row.file), {"trailer_id": row.trailer_id, "file": row.file}
+        )
         entry[f"{row.stage}_status"] = row.status
         entry[f"{row.stage}_reason"] = row.reason
         entry[f"{row.stage}_detail"] = row.detail
@@ -42,7 +47,16 @@ def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> 
         if row.flags:
             entry["flags"] = ";".join(filter(None, [entry.get("flags", ""), row.flags]))
     frame = pd.DataFrame(list(by_id.values()), columns=list(REPORT_COLUMNS))
-    return frame.sort_values("trailer_id").reset_index(drop=True)
+    return frame.sort_values(["trailer_id", "file"]).reset_index(drop=True)
+
+
+def rejected_rows(rejected: Sequence[Rejected], stages: Sequence[str]) -> list[TrailerStatus]:
+    """Status rows (failed, with the reason) for folder entries that were never extracted."""
+    return [
+        TrailerStatus.from_error(r.trailer_id, Path(r.name), stage, r.reason, r.detail)
+        for r in rejected
+        for stage in stages
+    ]
 
 
 def problem_files(rows: Sequence[TrailerStatus]) -> dict[str, dict[str, str]]:
@@ -77,8 +91,15 @@ def write_report(
     trailers: Mapping[str, str],
     report_path: Path,
     summary_path: Path,
+    rejected: Sequence[Rejected] = (),
 ) -> dict:
-    """Write the CSV report and a JSON summary (both atomically); return the summary."""
+    """Write the CSV report and a JSON summary (both atomically); return the summary.
+
+    Rejected folder entries (FIFOs, folders, bad names, ...) count as failed in every stage
+    the run has. Text fields are quoted, so a name holding CR or LF reads back as one row.
+    """
+    stages = sorted({row.stage for row in rows}) or ["audio", "visual"]
+    rows = [*rows, *rejected_rows(rejected, stages)]
     report = build_report(rows, trailers)
     summary = summarize(rows)
     summary = {
@@ -87,6 +108,9 @@ def write_report(
         "problems": problem_files(rows),
         "text": summary_text(summary, len(report)),
     }
-    write_atomic(report_path, lambda tmp: report.to_csv(tmp, index=False))
+    write_atomic(
+        report_path,
+        lambda tmp: report.to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC),
+    )
     write_json_atomic(summary_path, summary)
     return summary
