@@ -12,7 +12,7 @@ from importlib import resources
 
 _MODULES = {
     "visual": ("decode.py", "timestamps.py", "backbones.py", "extract.py", "shards.py"),
-    "audio": ("decode.py", "audio.py", "extract.py", "shards.py"),
+    "audio": ("decode.py", "sound.py", "resample.py", "audio.py", "extract.py", "shards.py"),
 }
 
 

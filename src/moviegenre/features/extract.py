@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre import __version__
-from moviegenre.features.decode import TrailerError, decode_audio, decode_frames, probe
+from moviegenre.features.decode import TrailerError, decode_frames, probe
 from moviegenre.features.shards import audio_table, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus, write_status_csv
 from moviegenre.features.timestamps import frame_timestamps
@@ -189,7 +189,10 @@ def audio_features_for(
     ``min_duration_s`` (extraction.min_duration_s) makes a trailer too short for its
     frames too short for its sound as well, so both modalities agree on it.
     """
+    # imported here: the visual path never loads the sound code (see code_version.py)
     from moviegenre.features.audio import audio_vector, is_silent
+    from moviegenre.features.resample import DEFAULT_RESAMPLER
+    from moviegenre.features.sound import decode_audio
 
     info = probe(path)
     if not info.has_audio:
@@ -202,7 +205,13 @@ def audio_features_for(
             max(min_duration_s, offset),
             f"sound is taken from {offset:g} s on",
         )
-    signal = decode_audio(path, int(audio_cfg["sample_rate"]), offset, max_overrun_s=MAX_OVERRUN_S)
+    signal = decode_audio(
+        path,
+        int(audio_cfg["sample_rate"]),
+        offset,
+        resampler=str(audio_cfg.get("resampler", DEFAULT_RESAMPLER)),
+        max_overrun_s=MAX_OVERRUN_S,
+    )
     try:
         vector = audio_vector(
             signal,
