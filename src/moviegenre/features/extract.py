@@ -36,7 +36,7 @@ AUDIO_DIM = 140
 
 def visual_metadata(backbone: Mapping[str, Any], frames: Mapping[str, Any], dim: int) -> dict:
     """What a visual shard records about how it was made (checked again at prediction)."""
-    return {
+    meta = {
         "kind": "visual",
         "backbone": backbone["name"],
         "weights": str(backbone["weights"]),
@@ -45,6 +45,9 @@ def visual_metadata(backbone: Mapping[str, Any], frames: Mapping[str, Any], dim:
         "frames": dict(frames),
         "moviegenre_version": __version__,
     }
+    if backbone["name"] == "vgg16":  # backbone.layer: where vgg16 was cut
+        meta["layer"] = str(backbone.get("layer") or "fc1")
+    return meta
 
 
 def audio_metadata(audio: Mapping[str, Any], dim: int) -> dict:
@@ -77,7 +80,13 @@ def _decode_for_embedding(
         path, info.duration_s, max(min_duration_s, start), f"frames are taken from {start:g} s on"
     )
     try:
-        stamps = frame_timestamps(info.duration_s, start, frames_cfg["end_s"], frames_cfg["count"])
+        stamps = frame_timestamps(
+            info.duration_s,
+            start,
+            frames_cfg["end_s"],
+            frames_cfg["count"],
+            str(frames_cfg.get("step_ms", "exact")),
+        )
     except ValueError as exc:  # duration == start: nothing to sample
         raise _too_short(path, info.duration_s, start, str(exc)) from exc
     frames = decode_frames(path, stamps, max_overrun_s=MAX_OVERRUN_S)
@@ -133,7 +142,9 @@ def extract_visual_shard(
     from moviegenre.features.backbones import build_backbone
 
     if backbone is None:
-        backbone = build_backbone(backbone_cfg["name"], str(backbone_cfg["weights"]))
+        backbone = build_backbone(
+            backbone_cfg["name"], str(backbone_cfg["weights"]), backbone_cfg.get("layer")
+        )
     threads = max(1, int(extraction_cfg["decode_threads"]))
     min_duration = float(extraction_cfg["min_duration_s"])
     ids, stamps_out, feats_out, statuses = [], [], [], []
