@@ -129,6 +129,7 @@ def write_test_video(
     gop: int | None = None,
     faststart: bool = False,
     gains: Sequence[float] | None = None,
+    signal: np.ndarray | None = None,
 ) -> Path:
     """Write a small video whose frames encode their index (see module docstring).
 
@@ -139,7 +140,8 @@ def write_test_video(
     phone does, so a decoder that honours it shows :func:`frame_pattern` upright.
     When the audio encoder cannot take ``sample_rate`` (Opus: 8/12/16/24/48 kHz),
     the next supported rate up is used. ``gains``: per-channel levels of the tone
-    (see :func:`tone`). Returns the path.
+    (see :func:`tone`). ``signal``: planar float32 [channels, samples] at ``sample_rate``
+    to encode instead of the tone. Returns the path.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -182,7 +184,9 @@ def write_test_video(
             container.options["movflags"] = "faststart"
 
         samples = None
-        if astream is not None:
+        if astream is not None and signal is not None:
+            samples = np.ascontiguousarray(signal, dtype=np.float32)
+        elif astream is not None:
             samples = (
                 np.zeros((channels, int(round(duration_s * rate))), dtype=np.float32)
                 if silent

@@ -1,4 +1,4 @@
-"""The four visual models match METHOD.md layer for layer, and survive a .keras round trip."""
+"""The four visual models match docs/method.md layer for layer, and survive a .keras round trip."""
 
 from __future__ import annotations
 

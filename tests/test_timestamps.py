@@ -1,4 +1,4 @@
-"""frame_timestamps follows METHOD.md's sampling rule, including the short-trailer clamp."""
+"""frame_timestamps follows docs/method.md's sampling rule, including the short-trailer clamp."""
 
 from __future__ import annotations
 

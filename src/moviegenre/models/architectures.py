@@ -1,8 +1,8 @@
-"""The four visual models of METHOD.md ("Visual models"), built from plain Keras layers.
+"""The four visual models of docs/method.md ("Visual models"), built from plain Keras layers.
 
 Every layer is a built-in Keras layer (branch slicing uses `Cropping1D`, not a `Lambda`), so a
 saved `.keras` file loads with `keras.saving.load_model` in safe mode and without custom objects.
-Hyperparameters come from a `params` dict whose defaults are the values METHOD.md states.
+Hyperparameters come from a `params` dict whose defaults are the values docs/method.md states.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = [
     "model_params",
 ]
 
-# METHOD.md's values; params.yaml may override any of them (e.g. a faster demo learning rate).
+# docs/method.md's values; params.yaml may override any of them (e.g. a faster demo learning rate).
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "cnn1d": {"learning_rate": 1e-4, "filters": [384, 128], "dense_units": 100, "dropout": 0.5},
     "lstm_merge": {
@@ -51,14 +51,14 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 #: clip(0.2 x + 0.5, 0, 1) (slope 0.2): the nearest built-in, not the same function.
 RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
 
-# Fixed by METHOD.md rather than tunable: kernel size and pool sizes.
+# Fixed by docs/method.md rather than tunable: kernel size and pool sizes.
 _CNN_KERNEL = 3
 _CNN_POOLS = (7, 2)
 _GRU_POOL = 3
 
 
 def model_params(name: str, params: dict | None = None) -> dict[str, Any]:
-    """The model's hyperparameters: METHOD.md's defaults updated with the given keys.
+    """The model's hyperparameters: docs/method.md's defaults updated with the given keys.
 
     Keys that do not belong to the model (e.g. the common training keys) are ignored, so one
     flat dict can serve both the model and the training loop.
