@@ -120,3 +120,17 @@ def test_resampler_option_changes_only_the_audio_vector(tmp_path):
         )
         assert (other_silent, other_duration) == (silent, duration)
         assert not np.array_equal(other, base)  # MFCCs move by up to ~5 on this tone + noise
+
+
+def test_packed_integer_pcm_is_scaled_and_deinterleaved(tmp_path):
+    # pcm_s16le decodes to packed s16 (L R L R ...): a wrong reshape mixes samples in time
+    pcm = {**LOSSLESS, "audio_codec": "pcm_s16le"}
+    mono = write_test_video(tmp_path / "mono.avi", 4.0, channels=1, gains=[1.0], **pcm)
+    stereo = write_test_video(tmp_path / "stereo.avi", 4.0, channels=2, gains=[1.5, 0.5], **pcm)
+    with av.open(str(stereo)) as container:
+        frame = next(container.decode(audio=0))
+        assert frame.format.name == "s16" and not frame.format.is_planar
+    y_mono, _ = decode_audio_native(mono, 1.0)
+    y_stereo, _ = decode_audio_native(stereo, 1.0)
+    assert 0.2 < np.abs(y_mono).max() < 1.0
+    np.testing.assert_allclose(y_stereo, y_mono, rtol=0, atol=2 / 2**15)
