@@ -18,6 +18,7 @@ plus a little noise, or exact zeros when ``silent=True``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -76,17 +77,28 @@ def expected_frame_index(t: float, fps: float, n_frames: int) -> int:
     return int(min(max(np.ceil(t * fps - 0.5 - 1e-9), 0), n_frames - 1))
 
 
-def tone(duration_s: float, sample_rate: int, channels: int = 1, seed: int = 0) -> np.ndarray:
-    """Planar float32 [channels, samples] tone stepping in pitch every second, plus noise."""
+def tone(
+    duration_s: float,
+    sample_rate: int,
+    channels: int = 1,
+    seed: int = 0,
+    gains: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Planar float32 [channels, samples] tone stepping in pitch every second, plus noise.
+
+    Channel c is the mono tone times ``gains[c]`` (default: from 1.0 down to 0.6, so a
+    downmix is not a no-op; gains averaging 1 make a layout whose channel mean is mono).
+    """
     n = int(round(duration_s * sample_rate))
     t = np.arange(n) / sample_rate
     freq = 220.0 * (1 + (np.floor(t) % 5))
     phase = 2 * np.pi * np.cumsum(freq) / sample_rate
     rng = np.random.default_rng(seed)
     mono = 0.3 * np.sin(phase) + 0.02 * rng.standard_normal(n)
-    # channels differ slightly in level so a downmix is not a no-op
-    gains = np.linspace(1.0, 0.6, channels)[:, None]
-    return (mono[None, :] * gains).astype(np.float32)
+    levels = np.linspace(1.0, 0.6, channels) if gains is None else np.asarray(gains, float)
+    if levels.shape != (channels,):
+        raise ValueError(f"{channels} channels need {channels} gains, got {gains}")
+    return (mono[None, :] * levels[:, None]).astype(np.float32)
 
 
 def _layout(channels: int) -> str:
@@ -116,6 +128,8 @@ def write_test_video(
     rotation: int = 0,
     gop: int | None = None,
     faststart: bool = False,
+    gains: Sequence[float] | None = None,
+    signal: np.ndarray | None = None,
 ) -> Path:
     """Write a small video whose frames encode their index (see module docstring).
 
@@ -125,7 +139,9 @@ def write_test_video(
     are stored turned the other way and the stream carries a display matrix, as a
     phone does, so a decoder that honours it shows :func:`frame_pattern` upright.
     When the audio encoder cannot take ``sample_rate`` (Opus: 8/12/16/24/48 kHz),
-    the next supported rate up is used. Returns the path.
+    the next supported rate up is used. ``gains``: per-channel levels of the tone
+    (see :func:`tone`). ``signal``: planar float32 [channels, samples] at ``sample_rate``
+    to encode instead of the tone. Returns the path.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -168,11 +184,13 @@ def write_test_video(
             container.options["movflags"] = "faststart"
 
         samples = None
-        if astream is not None:
+        if astream is not None and signal is not None:
+            samples = np.ascontiguousarray(signal, dtype=np.float32)
+        elif astream is not None:
             samples = (
                 np.zeros((channels, int(round(duration_s * rate))), dtype=np.float32)
                 if silent
-                else tone(duration_s, rate, channels)
+                else tone(duration_s, rate, channels, gains=gains)
             )
         audio_pos = 0
         chunk = max(1, rate // (fps if video else 10))

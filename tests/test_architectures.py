@@ -1,4 +1,4 @@
-"""The four visual models match METHOD.md layer for layer, and survive a .keras round trip."""
+"""The four visual models match docs/method.md layer for layer, and survive a .keras round trip."""
 
 from __future__ import annotations
 
@@ -177,3 +177,38 @@ def test_keras_round_trip_predicts_the_same(name: str, tmp_path) -> None:
     after = np.asarray(loaded(x, training=False))
     np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-7)
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+
+
+def _config_paths(config, prefix=()):
+    """(path, value) of every leaf of a nested Keras config, for diffing two models."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            yield from _config_paths(value, (*prefix, key))
+    elif isinstance(config, list | tuple):
+        for i, value in enumerate(config):
+            yield from _config_paths(value, (*prefix, i))
+    else:
+        yield prefix, config
+
+
+@pytest.mark.parametrize("name", ["lstm_merge", "gru", "gru_merge"])
+def test_recurrent_activation_changes_only_the_gates(name: str) -> None:
+    small = {"branches": 2, "units": [6, 4] if name != "lstm_merge" else 6}
+    base = build_model(name, 240, DIM, 4, small)
+    hard = build_model(name, 240, DIM, 4, {**small, "recurrent_activation": "hard_sigmoid"})
+    recurrent = (keras.layers.LSTM, keras.layers.GRU)
+    gates = [layer.cell.recurrent_activation for layer in _layers(base, recurrent)]
+    assert len(gates) in (2, 4) and gates == [keras.activations.sigmoid] * len(gates)
+    hard_gates = [layer.cell.recurrent_activation for layer in _layers(hard, recurrent)]
+    assert hard_gates == [keras.activations.hard_sigmoid] * len(gates)
+    before = dict(_config_paths(base.get_config()))
+    after = dict(_config_paths(hard.get_config()))
+    changed = {path for path in before if before[path] != after.get(path)}
+    assert changed and all("recurrent_activation" in path for path in changed)
+    assert before.keys() == after.keys()
+
+
+def test_cnn1d_has_no_recurrent_activation_and_bad_values_fail() -> None:
+    assert "recurrent_activation" not in DEFAULT_PARAMS["cnn1d"]
+    with pytest.raises(ValueError, match="recurrent_activation"):
+        build_model("gru", 240, DIM, 4, {"units": [4, 4], "recurrent_activation": "tanh"})

@@ -1,4 +1,4 @@
-"""The 140-value audio vector against METHOD.md's formula, computed directly here."""
+"""The 140-value audio vector against docs/method.md's formula, computed directly here."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def signal() -> np.ndarray:
 
 
 def method_vector(y: np.ndarray, sr: int) -> np.ndarray:
-    """METHOD.md, "Audio features", written out step by step."""
-    m = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13)
+    """docs/method.md, "Audio features", written out step by step (librosa 0.6's reflect pad)."""
+    m = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13, pad_mode="reflect")
     n = m.shape[1] // 5
     r = m[:, : n * 5].reshape(13, n, 5)
     mfcc_means = r.mean(axis=1)
@@ -55,6 +55,21 @@ def test_segments_pooling_is_contiguous_fifths(signal):
     np.testing.assert_allclose(v[:65], delta_means.flatten(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(v[65:130], mfcc_means.flatten(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(v[130:], audio_vector(signal, SR)[130:])  # same LPC
+
+
+def test_seed_pads_the_stft_by_reflection_segments_with_zeros(signal):
+    # the pad mode changes the edge frames only: delta and MFCC blocks, not the LPC
+    seed = audio_vector(signal, SR)
+    m = librosa.feature.mfcc(y=signal, sr=SR, n_mfcc=13)  # librosa 0.10+: constant
+    n = m.shape[1] // 5
+    r = m[:, : n * 5].reshape(13, n, 5)
+    assert not np.allclose(seed[65:130], r.mean(axis=1).flatten(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(seed[130:], lpc_coefficients(signal).astype(np.float32))
+    segments = audio_vector(signal, SR, pooling="segments")
+    kept = m[:, : n * 5]
+    np.testing.assert_allclose(
+        segments[65:130], kept.reshape(13, 5, n).mean(axis=2).flatten(), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_segments_differs_from_seed_on_a_changing_signal(signal):

@@ -69,3 +69,29 @@ def test_feature_dimensions(name: str, dim: int) -> None:
     backbone = build_backbone(name, "none")
     assert backbone.dim == dim
     assert backbone.embed(_frames()[:2]).shape == (2, dim)
+
+
+def test_vgg16_layer_picks_the_cut_and_other_backbones_ignore_it() -> None:
+    from moviegenre.features.backbones import backbone_params
+
+    fc1 = build_backbone("vgg16", "none")
+    assert fc1.model.layers[-1].name == "fc1" and fc1.dim == 4096
+    fc2 = build_backbone("vgg16", "none", "fc2")
+    assert fc2.model.layers[-1].name == "fc2"
+    frames = _frames()[:2]
+    # same random network: fc2 = relu(fc1 @ W + b), so the cuts differ but are related
+    dense = fc2.model.get_layer("fc2")
+    kernel, bias = (np.asarray(w) for w in dense.get_weights())
+    a1 = fc1.embed(frames).astype(np.float32)
+    np.testing.assert_allclose(
+        fc2.embed(frames).astype(np.float32),
+        np.maximum(a1 @ kernel + bias, 0),
+        rtol=2e-2,
+        atol=2e-2 * float(np.abs(a1 @ kernel).max()),
+    )
+    with pytest.raises(ValueError, match="fc1"):
+        build_backbone("vgg16", "none", "block5_pool")
+    # the layer key is a rule parameter for vgg16 only: no re-extraction for the others
+    cfg = {"name": "mobilenetv3small", "weights": "none", "batch_size": 8, "layer": "fc2"}
+    assert "layer" not in backbone_params(cfg)
+    assert backbone_params({**cfg, "name": "vgg16"})["layer"] == "fc2"

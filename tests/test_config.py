@@ -138,3 +138,26 @@ def test_unreadable_files(tmp_path: Path) -> None:
     listed.write_text(yaml.safe_dump([1, 2]))
     with pytest.raises(ConfigError, match="mapping"):
         load_params(listed)
+
+
+@pytest.mark.parametrize(
+    ("key_path", "value"),
+    [
+        (("audio", "resampler"), "linear"),
+        (("frames", "step_ms"), "ms"),
+        (("backbone", "layer"), "block5_pool"),
+        (("train", "lstm_merge", "recurrent_activation"), "tanh"),
+        (("train", "gru", "recurrent_activation"), "relu"),
+        (("train", "gru_merge", "recurrent_activation"), "softsign"),
+    ],
+)
+def test_fidelity_options_refuse_other_values(params: dict, key_path, value) -> None:
+    bad = copy.deepcopy(params)
+    node = bad
+    for key in key_path[:-1]:
+        node = node[key]
+    node[key_path[-1]] = value
+    with pytest.raises(ConfigError) as error:
+        validate_config(bad)
+    assert ".".join(key_path) in str(error.value)
+    assert "recurrent_activation" not in params["train"]["cnn1d"]  # no recurrent layer there

@@ -19,12 +19,12 @@ from moviegenre.features.audio import is_silent
 from moviegenre.features.decode import (
     MediaInfo,
     TrailerError,
-    decode_audio,
     decode_frames,
     decode_frames_seeking,
     iter_frames_at,
     probe,
 )
+from moviegenre.features.sound import decode_audio
 from moviegenre.features.timestamps import frame_timestamps
 
 FPS = 8

@@ -1,6 +1,7 @@
 """End to end: the real `snakemake` on tiny synthetic trailers in a temporary repo copy.
 
-Extract everything, run again (nothing to do), add one trailer (only its shard's jobs).
+Extract everything, run again (nothing to do), add one trailer (only its shard's jobs),
+change a feature option (only the shards it touches).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import copy_repo, run
+from conftest import copy_repo, run, set_params
 
 from moviegenre.features.shards import (
     group_by_shard,
@@ -57,7 +58,7 @@ def test_extracts_every_trailer_into_shards(extracted: Path) -> None:
         assert all(vis.offsets[i + 1] - vis.offsets[i] == 116 for i in range(len(ids)))
         meta = read_metadata(visual_dir / f"shard-{shard}.parquet")
         assert meta["backbone"] == "mobilenetv3small" and meta["weights"] == "none"
-        assert meta["frames"] == {"start_s": 5.0, "end_s": 120.0, "count": 116}
+        assert meta["frames"] == {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"}
         a_ids, vectors, silent, a_meta = read_audio_shard(
             extracted / f"results/features/audio/shard-{shard}.parquet"
         )
@@ -107,3 +108,27 @@ def test_adding_a_trailer_reruns_only_its_shard(extracted: Path) -> None:
     assert new_id in vis.trailer_ids
     report = pd.read_csv(extracted / "results/extraction_report.csv", dtype={"trailer_id": str})
     assert sorted(report["trailer_id"]) == sorted(ids)
+
+
+@pytest.mark.parametrize(
+    ("updates", "expected"),
+    [
+        ({"audio": {"resampler": "kaiser_best"}}, {"audio_shard"}),
+        ({"frames": {"step_ms": "integer"}}, {"visual_shard"}),
+        ({"backbone": {"layer": "fc2"}}, set()),  # vgg16 only: mobilenetv3small ignores it
+    ],
+    ids=["audio.resampler", "frames.step_ms", "backbone.layer"],
+)
+def test_an_option_reruns_only_the_shards_it_touches(extracted: Path, updates, expected) -> None:
+    params = extracted / "params.yaml"
+    original = params.read_text()
+    try:
+        set_params(extracted, updates)
+        dry = run([*SNAKEMAKE, "-n"], extracted)
+    finally:
+        params.write_text(original)
+    jobs = _jobs(dry.stdout + dry.stderr)
+    shard_rules = {rule for rule in jobs if rule.endswith("_shard")}
+    assert shard_rules == expected, jobs
+    n_shards = len(list((extracted / "results/features/audio").glob("shard-*.parquet")))
+    assert all(jobs[rule] == n_shards for rule in expected), jobs

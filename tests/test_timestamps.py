@@ -1,4 +1,4 @@
-"""frame_timestamps follows METHOD.md's sampling rule, including the short-trailer clamp."""
+"""frame_timestamps follows docs/method.md's sampling rule, including the short-trailer clamp."""
 
 from __future__ import annotations
 
@@ -46,3 +46,21 @@ def test_custom_window_and_count():
 def test_too_short_or_invalid_raises(duration):
     with pytest.raises(ValueError, match="too short"):
         frame_timestamps(duration)
+
+
+def test_integer_step_truncates_short_trailers_step_to_whole_ms():
+    # (60 - 2) / 120 = 0.48333... s: the seed steps 0.483 s
+    exact = frame_timestamps(60.0)
+    integer = frame_timestamps(60.0, step_ms="integer")
+    np.testing.assert_allclose(np.diff(exact[:50]), 58 / 120)
+    np.testing.assert_allclose(np.diff(integer[:50]), 0.483)
+    assert integer[0] == exact[0] == 5.0 and integer[100] < exact[100]
+    # long trailers step 1 s either way; a step already in whole ms is unchanged
+    np.testing.assert_array_equal(
+        frame_timestamps(300.0, step_ms="integer"), frame_timestamps(300.0)
+    )
+    np.testing.assert_array_equal(
+        frame_timestamps(122.0, step_ms="integer"), frame_timestamps(122.0)
+    )
+    with pytest.raises(ValueError, match="step_ms"):
+        frame_timestamps(60.0, step_ms="ms")

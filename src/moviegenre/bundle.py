@@ -118,6 +118,8 @@ def _backbone_record(config: Mapping[str, Any], report: Mapping[str, Any]) -> di
         "input_size": list(meta.get("input_size") or [224, 224]),
         "features_source": "backbone",
     }
+    if record["name"] == "vgg16":  # backbone.layer (docs/method.md: fc1 as the seed)
+        record["layer"] = str(params.get("layer") or "fc1")
     if meta.get("source") == "lmtd9_pickle":
         # LMTD-9's own ResNet-152 features (key frames of its extraction): the nearest this
         # project can compute from a video is ResNet-152 with ImageNet weights.
@@ -129,6 +131,8 @@ def _backbone_record(config: Mapping[str, Any], report: Mapping[str, Any]) -> di
             stale.append(f"backbone {meta.get('backbone')!r} != {record['name']!r}")
         if meta.get("weights") != record["weights"]:
             stale.append(f"weights {meta.get('weights')!r} != {record['weights']!r}")
+        if meta.get("layer") != record.get("layer"):
+            stale.append(f"layer {meta.get('layer')!r} != {record.get('layer')!r}")
         if meta.get("frames") and dict(meta["frames"]) != dict(config["frames"]):
             stale.append(f"frames {meta['frames']} != {dict(config['frames'])}")
         if stale:

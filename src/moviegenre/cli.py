@@ -145,6 +145,24 @@ def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
 # ---- end of predict ------------------------------------------------------------------------
 
 
+def _cmd_audio_features(args: argparse.Namespace) -> int:
+    from moviegenre.audio_cli import run
+
+    return run(args, load_params(args.params))
+
+
+def _add_audio_features_parser(sub: argparse._SubParsersAction) -> None:
+    from moviegenre.audio_cli import EPILOG, add_arguments
+
+    p = sub.add_parser(
+        "audio-features",
+        help="the 140 audio values of trailer files, as the pipeline computes them",
+        epilog=EPILOG,
+    )
+    add_arguments(p)
+    p.set_defaults(func=_cmd_audio_features)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moviegenre", description=__doc__)
     parser.add_argument("--version", action="version", version=f"moviegenre {__version__}")
@@ -187,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_summary)
 
     _add_predict_parser(sub)
+    _add_audio_features_parser(sub)
     return parser
 
 

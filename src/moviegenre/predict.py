@@ -256,7 +256,7 @@ class Predictor:
 
         backbone = self.bundle.manifest["backbone"]
         try:
-            built = build_backbone(str(backbone["name"]), self.weights_spec)
+            built = build_backbone(str(backbone["name"]), self.weights_spec, backbone.get("layer"))
         except Exception as exc:  # noqa: BLE001 - e.g. ImageNet weights not downloadable offline
             raise BundleError(
                 f"cannot build backbone {backbone['name']} with weights {self.weights_spec!r}: "

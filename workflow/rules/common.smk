@@ -6,6 +6,7 @@ from pathlib import Path
 from moviegenre import paths
 from moviegenre.config import validate_config
 from moviegenre.data.trailers import screen_trailers
+from moviegenre.features.backbones import backbone_params
 from moviegenre.features.code_version import feature_code_version
 from moviegenre.features.shards import group_by_shard
 from moviegenre.snakemake_locks import clear_stale_locks, forget_owner, record_owner

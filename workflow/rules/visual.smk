@@ -9,7 +9,7 @@ rule visual_shard:
         features=str(VISUAL_DIR / "shard-{shard}.parquet"),
         status=str(VISUAL_DIR / "shard-{shard}.status.csv"),
     params:
-        backbone=config["backbone"],
+        backbone=backbone_params(config["backbone"]),
         frames=config["frames"],
         extraction=config["extraction"],
         code=feature_code_version("visual"),

@@ -1,11 +1,12 @@
-"""The 140-value audio vector of METHOD.md: pooled MFCC deltas, pooled MFCCs, LPC.
+"""The 140-value audio vector of docs/method.md: pooled MFCC deltas, pooled MFCCs, LPC.
 
 Two poolings of the MFCC matrix M [13, T], with n = T // 5 and only the first
 5 * n frames kept:
 
-- ``"seed"`` (what the seed computes, the default): reshape to [13, n, 5] and average
-  over axis 1, i.e. position p averages the frames whose index is p modulo 5. The 5
-  values per coefficient are therefore nearly equal. The delta is
+- ``"seed"`` (what the seed computes, the default; STFT padded in ``reflect`` mode as
+  librosa 0.6 did): reshape to [13, n, 5] and average over axis 1, i.e. position p
+  averages the frames whose index is p modulo 5. The 5 values per coefficient are
+  therefore nearly equal. The delta is
   ``librosa.feature.delta(R, width=(n // 2) * 2 - 1, axis=1, order=1)`` on that
   [13, n, 5] array (one wide Savitzky-Golay slope per residue class), then the same mean.
 - ``"segments"`` (the likely intent): 5 contiguous time segments. The delta is
@@ -26,6 +27,10 @@ import pysptk
 
 AUDIO_DIM = 140
 POOLINGS = ("seed", "segments")
+#: STFT padding of the MFCC frames per pooling: the seed's librosa 0.6 padded in
+#: ``reflect`` mode; librosa 0.10+ defaults to ``constant`` (zeros), which moves the
+#: edge frames (delta by up to 6e-3, MFCC by up to 0.24 on the test trailers)
+STFT_PAD_MODE = {"seed": "reflect", "segments": "constant"}
 N_POSITIONS = 5
 #: librosa's MFCC hop length (default) used to state the minimum duration
 HOP_LENGTH = 512
@@ -104,7 +109,7 @@ def audio_vector(
 ) -> np.ndarray:
     """float32 [5 * n_mfcc * 2 + lpc_order + 1] (140 by default): [delta, MFCC, LPC].
 
-    ``y`` is mono audio (the trailer from 5 s on, METHOD.md); the MFCCs are computed on
+    ``y`` is mono audio (the trailer from 5 s on, docs/method.md); the MFCCs are computed on
     it as given (``decode_audio`` returns float32, as ``librosa.load`` does for the seed;
     integer samples are cast to float32) and the LPC on its float64 copy. Raises
     ValueError for audio shorter than about 0.44 s at 22,050 Hz or with NaN/inf samples.
@@ -124,7 +129,9 @@ def audio_vector(
             f"audio too short: {y.size} samples ({y.size / sr:.3f} s), need at least "
             f"{min_samples} ({min_samples / sr:.3f} s at {sr} Hz)"
         )
-    mfcc = librosa.feature.mfcc(y=np.ascontiguousarray(y), sr=sr, n_mfcc=n_mfcc)
+    mfcc = librosa.feature.mfcc(
+        y=np.ascontiguousarray(y), sr=sr, n_mfcc=n_mfcc, pad_mode=STFT_PAD_MODE[pooling]
+    )
     delta_means, mfcc_means = _pooled(mfcc, pooling)
     lpc = lpc_coefficients(y, order=lpc_order)
     vector = np.concatenate([delta_means.reshape(-1), mfcc_means.reshape(-1), lpc])

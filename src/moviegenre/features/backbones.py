@@ -6,9 +6,10 @@ cost a fraction of that on a GPU.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,11 +21,26 @@ RANDOM_WEIGHTS_SEED = 0
 _SPECS: dict[str, tuple[str, str, str | None, int]] = {
     "resnet152": ("ResNet152", "resnet", None, 2048),
     "resnet50": ("ResNet50", "resnet", None, 2048),
-    "vgg16": ("VGG16", "vgg16", "fc2", 4096),
+    "vgg16": ("VGG16", "vgg16", "fc1", 4096),
     "efficientnetb0": ("EfficientNetB0", "efficientnet", None, 1280),
     "mobilenetv3small": ("MobileNetV3Small", "mobilenet_v3", None, 576),
 }
 BACKBONE_NAMES: tuple[str, ...] = tuple(_SPECS)
+#: ``backbone.layer``: where vgg16 is cut. The seed's script pops the last two layers
+#: (predictions, fc2), so its features are fc1's; both are 4096-d
+VGG16_LAYERS = ("fc1", "fc2")
+
+
+def backbone_params(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The backbone settings that change its features: ``layer`` only counts for vgg16.
+
+    Used as the visual rule's parameter, so changing ``backbone.layer`` re-extracts
+    vgg16 features and nothing else.
+    """
+    params = dict(cfg)
+    if params.get("name") != "vgg16":
+        params.pop("layer", None)
+    return params
 
 
 @dataclass
@@ -65,13 +81,21 @@ def resolve_weights(weights: str) -> str | None:
     return str(path)
 
 
-def build_backbone(name: str, weights: str = "none") -> Backbone:
-    """The named keras.applications network, cut at its pooled (or fc2) features."""
+def build_backbone(name: str, weights: str = "none", layer: str | None = None) -> Backbone:
+    """The named keras.applications network, cut at its pooled (or vgg16's fc1/fc2) features.
+
+    ``layer`` (``backbone.layer``) picks vgg16's cut, default fc1; the pooled backbones
+    ignore it.
+    """
     if name not in _SPECS:
         raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}")
+    constructor_name, preprocess_module, cut_layer, dim = _SPECS[name]
+    if name == "vgg16" and layer is not None:
+        if layer not in VGG16_LAYERS:
+            raise ValueError(f"vgg16 layer must be one of {VGG16_LAYERS}, got {layer!r}")
+        cut_layer = layer
     import keras
 
-    constructor_name, preprocess_module, cut_layer, dim = _SPECS[name]
     constructor = getattr(keras.applications, constructor_name)
     keras_weights = resolve_weights(weights)
     if keras_weights is None:

@@ -11,8 +11,25 @@ import hashlib
 from importlib import resources
 
 _MODULES = {
-    "visual": ("decode.py", "timestamps.py", "backbones.py", "extract.py", "shards.py"),
-    "audio": ("decode.py", "audio.py", "extract.py", "shards.py"),
+    # every module whose code runs in a shard job (tests/test_code_version.py traces them);
+    # status.py writes each shard's status table
+    "visual": (
+        "decode.py",
+        "timestamps.py",
+        "backbones.py",
+        "extract.py",
+        "shards.py",
+        "status.py",
+    ),
+    "audio": (
+        "decode.py",
+        "sound.py",
+        "resample.py",
+        "audio.py",
+        "extract.py",
+        "shards.py",
+        "status.py",
+    ),
 }
 
 

@@ -4,8 +4,8 @@ Frames come from ONE sequential decoding pass: METHOD.md samples about one frame
 second over two minutes, and seeking per timestamp (what the seed does with OpenCV)
 re-decodes from the previous keyframe every time, which costs several times more
 (see ``benchmarks/bench_decode.py``). Only the picked frames are colour-converted and
-scaled, by libswscale through PyAV. Sound is decoded once and resampled by
-libswresample to mono float32, replacing the seed's ffmpeg -> mp3 -> librosa chain.
+scaled, by libswscale through PyAV. The sound is decoded in features/sound.py with the
+opening and error helpers defined here.
 
 Every problem that makes a trailer unusable raises :class:`TrailerError` with a short
 machine-readable ``reason`` so the extraction step can report it per trailer and go on.
@@ -464,79 +464,3 @@ def decode_frames_seeking(
         except av.FFmpegError as exc:
             raise TrailerError(path, "decode_error", _describe(exc)) from exc
     return out
-
-
-def decode_audio(
-    path: Path | str,
-    sample_rate: int = 22050,
-    offset_s: float = 5.0,
-    *,
-    max_overrun_s: float | None = None,
-) -> np.ndarray:
-    """The first audio track from ``offset_s`` on, as mono float32 at ``sample_rate``.
-
-    One decoding pass; libswresample (PyAV's AudioResampler) downmixes any layout
-    (mono, stereo, 5.1, ...) and resamples, replacing the seed's mp3 detour.
-    ``offset_s`` is measured from the container start; if the track starts later
-    than that, the gap is filled with zeros so sound stays aligned with the frames.
-    With ``max_overrun_s``, sound that stops more than that many seconds before the
-    track's (else the file's) declared end is a truncated file, not a short trailer:
-    ``decode_error``, as :func:`iter_frames_at` does for frames.
-    Raises TrailerError ``no_audio_stream``, ``too_short`` (nothing after
-    ``offset_s``) or ``decode_error``.
-    """
-    path = Path(path)
-    with _open(path) as container:
-        if not container.streams.audio:
-            raise TrailerError(path, "no_audio_stream", "no audio stream in the file")
-        stream = container.streams.audio[0]
-        origin = _origin_s(container)
-        declared_end = _declared_end_s(container, stream, origin)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=int(sample_rate))
-        chunks: list[np.ndarray] = []
-        first_time = None
-        try:
-            for frame in _decoded(container, stream, path):
-                if first_time is None:
-                    first_time = frame.time - origin if frame.time is not None else 0.0
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-        except av.FFmpegError as exc:  # resampler (e.g. a layout change mid-stream)
-            raise TrailerError(path, "decode_error", _describe(exc)) from exc
-    if first_time is None:
-        raise TrailerError(path, "decode_error", "no audio frame could be decoded")
-    y = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    end_s = first_time + y.size / sample_rate
-    if (
-        max_overrun_s is not None
-        and declared_end is not None
-        and declared_end - end_s > max_overrun_s
-    ):
-        raise TrailerError(
-            path,
-            "decode_error",
-            f"sound ends at {end_s:.2f} s, {declared_end - end_s:.2f} s before the declared "
-            f"end {declared_end:.2f} s (truncated?)",
-        )
-    skip = int(round((offset_s - first_time) * sample_rate))
-    if skip >= 0:
-        y = y[skip:]
-    else:
-        y = np.concatenate([np.zeros(-skip, dtype=np.float32), y])
-    if y.size == 0:
-        raise TrailerError(
-            path, "too_short", f"audio ends at {end_s:.2f} s, before the {offset_s:.2f} s offset"
-        )
-    return np.ascontiguousarray(y, dtype=np.float32)
-
-
-def _declared_end_s(container: av.container.InputContainer, stream, origin: float) -> float | None:
-    """Where the header says a stream ends (seconds from the container start), if it says."""
-    if stream.duration is not None and stream.duration > 0 and stream.time_base is not None:
-        start = stream.start_time if stream.start_time is not None else 0
-        return float((start + stream.duration) * stream.time_base) - origin
-    if container.duration is not None and container.duration > 0:
-        return container.duration / av.time_base
-    return None

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre import __version__
-from moviegenre.features.decode import TrailerError, decode_audio, decode_frames, probe
+from moviegenre.features.decode import TrailerError, decode_frames, probe
 from moviegenre.features.shards import audio_table, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus, write_status_csv
 from moviegenre.features.timestamps import frame_timestamps
@@ -36,7 +36,7 @@ AUDIO_DIM = 140
 
 def visual_metadata(backbone: Mapping[str, Any], frames: Mapping[str, Any], dim: int) -> dict:
     """What a visual shard records about how it was made (checked again at prediction)."""
-    return {
+    meta = {
         "kind": "visual",
         "backbone": backbone["name"],
         "weights": str(backbone["weights"]),
@@ -45,6 +45,9 @@ def visual_metadata(backbone: Mapping[str, Any], frames: Mapping[str, Any], dim:
         "frames": dict(frames),
         "moviegenre_version": __version__,
     }
+    if backbone["name"] == "vgg16":  # backbone.layer: where vgg16 was cut
+        meta["layer"] = str(backbone.get("layer") or "fc1")
+    return meta
 
 
 def audio_metadata(audio: Mapping[str, Any], dim: int) -> dict:
@@ -77,7 +80,13 @@ def _decode_for_embedding(
         path, info.duration_s, max(min_duration_s, start), f"frames are taken from {start:g} s on"
     )
     try:
-        stamps = frame_timestamps(info.duration_s, start, frames_cfg["end_s"], frames_cfg["count"])
+        stamps = frame_timestamps(
+            info.duration_s,
+            start,
+            frames_cfg["end_s"],
+            frames_cfg["count"],
+            str(frames_cfg.get("step_ms", "exact")),
+        )
     except ValueError as exc:  # duration == start: nothing to sample
         raise _too_short(path, info.duration_s, start, str(exc)) from exc
     frames = decode_frames(path, stamps, max_overrun_s=MAX_OVERRUN_S)
@@ -133,7 +142,9 @@ def extract_visual_shard(
     from moviegenre.features.backbones import build_backbone
 
     if backbone is None:
-        backbone = build_backbone(backbone_cfg["name"], str(backbone_cfg["weights"]))
+        backbone = build_backbone(
+            backbone_cfg["name"], str(backbone_cfg["weights"]), backbone_cfg.get("layer")
+        )
     threads = max(1, int(extraction_cfg["decode_threads"]))
     min_duration = float(extraction_cfg["min_duration_s"])
     ids, stamps_out, feats_out, statuses = [], [], [], []
@@ -189,7 +200,10 @@ def audio_features_for(
     ``min_duration_s`` (extraction.min_duration_s) makes a trailer too short for its
     frames too short for its sound as well, so both modalities agree on it.
     """
+    # imported here: the visual path never loads the sound code (see code_version.py)
     from moviegenre.features.audio import audio_vector, is_silent
+    from moviegenre.features.resample import DEFAULT_RESAMPLER
+    from moviegenre.features.sound import decode_audio
 
     info = probe(path)
     if not info.has_audio:
@@ -202,7 +216,13 @@ def audio_features_for(
             max(min_duration_s, offset),
             f"sound is taken from {offset:g} s on",
         )
-    signal = decode_audio(path, int(audio_cfg["sample_rate"]), offset, max_overrun_s=MAX_OVERRUN_S)
+    signal = decode_audio(
+        path,
+        int(audio_cfg["sample_rate"]),
+        offset,
+        resampler=str(audio_cfg.get("resampler", DEFAULT_RESAMPLER)),
+        max_overrun_s=MAX_OVERRUN_S,
+    )
     try:
         vector = audio_vector(
             signal,

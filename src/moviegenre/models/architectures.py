@@ -1,8 +1,8 @@
-"""The four visual models of METHOD.md ("Visual models"), built from plain Keras layers.
+"""The four visual models of docs/method.md ("Visual models"), built from plain Keras layers.
 
 Every layer is a built-in Keras layer (branch slicing uses `Cropping1D`, not a `Lambda`), so a
 saved `.keras` file loads with `keras.saving.load_model` in safe mode and without custom objects.
-Hyperparameters come from a `params` dict whose defaults are the values METHOD.md states.
+Hyperparameters come from a `params` dict whose defaults are the values docs/method.md states.
 """
 
 from __future__ import annotations
@@ -14,9 +14,16 @@ from keras import layers
 
 from moviegenre.models.names import MODEL_NAMES  # one list, importable without TensorFlow
 
-__all__ = ["DEFAULT_PARAMS", "MODEL_NAMES", "branch_slices", "build_model", "model_params"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "MODEL_NAMES",
+    "RECURRENT_ACTIVATIONS",
+    "branch_slices",
+    "build_model",
+    "model_params",
+]
 
-# METHOD.md's values; params.yaml may override any of them (e.g. a faster demo learning rate).
+# docs/method.md's values; params.yaml may override any of them (e.g. a faster demo learning rate).
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "cnn1d": {"learning_rate": 1e-4, "filters": [384, 128], "dense_units": 100, "dropout": 0.5},
     "lstm_merge": {
@@ -26,19 +33,32 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "units": 64,
         "dense_units": 32,
         "dropout": 0.5,
+        "recurrent_activation": "sigmoid",
     },
-    "gru": {"learning_rate": 1e-4, "units": [120, 64]},
-    "gru_merge": {"learning_rate": 1e-4, "branches": 12, "branch_frames": 9, "units": [120, 64]},
+    "gru": {"learning_rate": 1e-4, "units": [120, 64], "recurrent_activation": "sigmoid"},
+    "gru_merge": {
+        "learning_rate": 1e-4,
+        "branches": 12,
+        "branch_frames": 9,
+        "units": [120, 64],
+        "recurrent_activation": "sigmoid",
+    },
 }
 
-# Fixed by METHOD.md rather than tunable: kernel size and pool sizes.
+#: gate activations of the recurrent models (``train.<model>.recurrent_activation``):
+#: ``sigmoid`` is Keras 3's default; the seed's Keras 2.2 defaulted to ``hard_sigmoid``.
+#: Keras 3's hard_sigmoid is relu6(x + 3) / 6 (slope 1/6), Keras 2.2's was
+#: clip(0.2 x + 0.5, 0, 1) (slope 0.2): the nearest built-in, not the same function.
+RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
+
+# Fixed by docs/method.md rather than tunable: kernel size and pool sizes.
 _CNN_KERNEL = 3
 _CNN_POOLS = (7, 2)
 _GRU_POOL = 3
 
 
 def model_params(name: str, params: dict | None = None) -> dict[str, Any]:
-    """The model's hyperparameters: METHOD.md's defaults updated with the given keys.
+    """The model's hyperparameters: docs/method.md's defaults updated with the given keys.
 
     Keys that do not belong to the model (e.g. the common training keys) are ignored, so one
     flat dict can serve both the model and the training loop.
@@ -149,16 +169,31 @@ def _branches(x: Any, n_frames: int, hp: dict) -> list[tuple[str, Any]]:
     return views
 
 
+def _gate(hp: dict) -> str:
+    """The recurrent layers' gate activation, checked (a typo must not train silently)."""
+    name = str(hp["recurrent_activation"])
+    if name not in RECURRENT_ACTIVATIONS:
+        raise ValueError(
+            f"recurrent_activation must be one of {RECURRENT_ACTIVATIONS}, got {name!r}"
+        )
+    return name
+
+
 def _lstm_merge(x: Any, n_frames: int, n_genres: int, hp: dict) -> Any:
     """12 branches of LSTM(64)-Pool-LSTM(64)-Pool-Flatten-Drop-Dense(32)-Dense(G, ReLU); merge."""
     units = int(hp["units"])
+    gate = _gate(hp)
     if int(hp["branch_frames"]) < 4:
         raise ValueError("lstm_merge needs branch_frames >= 4 (two poolings of 2)")
     outs = []
     for prefix, y in _branches(x, n_frames, hp):
-        y = layers.LSTM(units, return_sequences=True, name=f"{prefix}_lstm_1")(y)
+        y = layers.LSTM(
+            units, return_sequences=True, recurrent_activation=gate, name=f"{prefix}_lstm_1"
+        )(y)
         y = layers.MaxPooling1D(name=f"{prefix}_pool_1")(y)
-        y = layers.LSTM(units, return_sequences=True, name=f"{prefix}_lstm_2")(y)
+        y = layers.LSTM(
+            units, return_sequences=True, recurrent_activation=gate, name=f"{prefix}_lstm_2"
+        )(y)
         y = layers.MaxPooling1D(name=f"{prefix}_pool_2")(y)
         y = layers.Flatten(name=f"{prefix}_flatten")(y)
         y = layers.Dropout(float(hp["dropout"]), name=f"{prefix}_dropout")(y)
@@ -170,24 +205,28 @@ def _lstm_merge(x: Any, n_frames: int, n_genres: int, hp: dict) -> Any:
 def _gru(x: Any, n_frames: int, n_genres: int, hp: dict) -> Any:
     """GRU(120, sequences)-MaxPool(3)-GRU(64)-Dense(G, sigmoid) over all frames."""
     first, second = _pair(hp["units"], "gru units")
+    gate = _gate(hp)
     if n_frames < _GRU_POOL:
         raise ValueError(f"gru needs at least {_GRU_POOL} frames, got n_frames={n_frames}")
-    x = layers.GRU(first, return_sequences=True, name="gru_1")(x)
+    x = layers.GRU(first, return_sequences=True, recurrent_activation=gate, name="gru_1")(x)
     x = layers.MaxPooling1D(_GRU_POOL, name="pool")(x)
-    x = layers.GRU(second, name="gru_2")(x)
+    x = layers.GRU(second, recurrent_activation=gate, name="gru_2")(x)
     return layers.Dense(n_genres, activation="sigmoid", name="genres")(x)
 
 
 def _gru_merge(x: Any, n_frames: int, n_genres: int, hp: dict) -> Any:
     """12 branches of GRU(120, sequences)-MaxPool(3)-GRU(64)-Dense(G, ReLU); merge."""
     first, second = _pair(hp["units"], "gru_merge units")
+    gate = _gate(hp)
     if int(hp["branch_frames"]) < _GRU_POOL:
         raise ValueError(f"gru_merge needs branch_frames >= {_GRU_POOL}")
     outs = []
     for prefix, y in _branches(x, n_frames, hp):
-        y = layers.GRU(first, return_sequences=True, name=f"{prefix}_gru_1")(y)
+        y = layers.GRU(
+            first, return_sequences=True, recurrent_activation=gate, name=f"{prefix}_gru_1"
+        )(y)
         y = layers.MaxPooling1D(_GRU_POOL, name=f"{prefix}_pool")(y)
-        y = layers.GRU(second, name=f"{prefix}_gru_2")(y)
+        y = layers.GRU(second, recurrent_activation=gate, name=f"{prefix}_gru_2")(y)
         outs.append(layers.Dense(n_genres, activation="relu", name=f"{prefix}_out")(y))
     return _merge(outs, n_genres)
 

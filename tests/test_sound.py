@@ -1,0 +1,136 @@
+"""The sound that goes into the audio vector: the seed's ``librosa.load`` chain.
+
+docs/method.md: decode at the native rate, cut at the offset at that rate, average the
+channels with equal weights, stop at the stream's declared end, then resample.
+"""
+
+from __future__ import annotations
+
+import av
+import librosa
+import numpy as np
+import pytest
+from media import tone, write_test_video
+
+from moviegenre.features.extract import audio_features_for
+from moviegenre.features.resample import RESAMPLERS, resample
+from moviegenre.features.sound import decode_audio, decode_audio_native
+
+SR = 22050
+AUDIO_CFG = {
+    "sample_rate": SR,
+    "offset_s": 1.0,
+    "n_mfcc": 13,
+    "lpc_order": 9,
+    "pooling": "seed",
+    "resampler": "soxr_hq",
+}
+# float samples (pcm_f32le): the only difference between layouts is the channel mean
+LOSSLESS = {"audio_codec": "pcm_f32le", "sample_rate": 44100, "size": (32, 32), "fps": 4}
+
+
+def _layouts(tmp_path, gains_by_layout):
+    return {
+        name: write_test_video(
+            tmp_path / f"{name}.mkv", 4.0, channels=len(gains), gains=gains, **LOSSLESS
+        )
+        for name, gains in gains_by_layout.items()
+    }
+
+
+def test_same_signal_on_every_channel_gives_the_mono_features(tmp_path):
+    files = _layouts(tmp_path, {"mono": [1.0], "stereo": [1.0, 1.0], "surround": [1.0] * 6})
+    assert [av.open(str(p)).streams.audio[0].channels for p in files.values()] == [1, 2, 6]
+    mono, _, _ = audio_features_for(files["mono"], AUDIO_CFG)
+    for name in ("stereo", "surround"):
+        vector, _, _ = audio_features_for(files[name], AUDIO_CFG)
+        # FFmpeg's downmix (0.7071 (L + R)) moves MFCC c0 by ~+34 and the LPC gain x1.41
+        np.testing.assert_allclose(vector, mono, rtol=1e-5, atol=1e-4, err_msg=name)
+
+
+def test_equal_weight_channel_mean_for_any_layout(tmp_path):
+    # channel levels that average to 1: the equal-weight mean is the mono tone itself,
+    # any weighted downmix (FFmpeg's stereo or 5.1 matrix) is not
+    files = _layouts(
+        tmp_path,
+        {"mono": [1.0], "stereo": [1.5, 0.5], "surround": [1.6, 0.4, 1.2, 0.8, 0.7, 1.3]},
+    )
+    mono, rate = decode_audio_native(files["mono"], 1.0)
+    for name in ("stereo", "surround"):
+        y, got_rate = decode_audio_native(files[name], 1.0)
+        assert got_rate == rate == 44100
+        np.testing.assert_allclose(y, mono, rtol=0, atol=1e-6, err_msg=name)
+        vector, _, _ = audio_features_for(files[name], AUDIO_CFG)
+        np.testing.assert_allclose(
+            vector, audio_features_for(files["mono"], AUDIO_CFG)[0], rtol=1e-5, atol=1e-4
+        )
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 2), (48000, 6), (8000, 1)])
+def test_aac_ends_at_the_declared_end(tmp_path, rate, channels):
+    # AAC decodes whole 1,024-sample frames: the last one runs past the written sound
+    path = write_test_video(tmp_path / "a.mp4", 3.0, sample_rate=rate, channels=channels)
+    with av.open(str(path)) as container:
+        decoded = sum(f.samples for f in container.decode(audio=0))
+    assert decoded > 3 * rate  # the padding is there to drop
+    y, got_rate = decode_audio_native(path, 0.0)
+    assert got_rate == rate and y.size == 3 * rate
+    cut, _ = decode_audio_native(path, 1.25)
+    assert cut.size == 3 * rate - round(1.25 * rate)  # cut at the native rate
+    np.testing.assert_array_equal(cut, y[round(1.25 * rate) :])
+
+
+def test_decode_audio_resamples_the_native_cut(tmp_path):
+    path = write_test_video(tmp_path / "a.mkv", 4.0, **LOSSLESS)
+    native, rate = decode_audio_native(path, 1.0)
+    for method in RESAMPLERS:
+        y = decode_audio(path, SR, 1.0, resampler=method)
+        np.testing.assert_array_equal(y, resample(native, rate, SR, method))
+    same_rate = write_test_video(tmp_path / "b.mkv", 4.0, **{**LOSSLESS, "sample_rate": SR})
+    native, _ = decode_audio_native(same_rate, 1.0)
+    np.testing.assert_array_equal(decode_audio(same_rate, SR, 1.0, resampler="swr"), native)
+
+
+def test_resamplers_are_what_they_name():
+    y = tone(2.0, 44100)[0]
+    soxr_hq = resample(y, 44100, SR, "soxr_hq")
+    kaiser = resample(y, 44100, SR, "kaiser_best")
+    swr = resample(y, 44100, SR, "swr")
+    import resampy
+    import soxr
+
+    np.testing.assert_allclose(soxr_hq, soxr.resample(y, 44100, SR, quality="soxr_hq"), atol=1e-7)
+    expected = resampy.resample(y, 44100, SR, filter="kaiser_best", axis=-1)
+    np.testing.assert_allclose(kaiser, librosa.util.fix_length(expected, size=SR * 2), atol=1e-7)
+    assert soxr_hq.size == kaiser.size == 2 * SR and abs(swr.size - 2 * SR) <= 64
+    # three different filters: close on a band-limited tone, never identical
+    assert 0 < np.abs(soxr_hq - kaiser).max() < 0.01
+    n = min(swr.size, soxr_hq.size)
+    assert 0 < np.abs(swr[:n] - soxr_hq[:n]).max()
+    with pytest.raises(ValueError, match="resampler"):
+        resample(y, 44100, SR, "linear")
+
+
+def test_resampler_option_changes_only_the_audio_vector(tmp_path):
+    path = write_test_video(tmp_path / "a.mkv", 4.0, **LOSSLESS)
+    base, silent, duration = audio_features_for(path, AUDIO_CFG)
+    for method in ("kaiser_best", "swr"):
+        other, other_silent, other_duration = audio_features_for(
+            path, {**AUDIO_CFG, "resampler": method}
+        )
+        assert (other_silent, other_duration) == (silent, duration)
+        assert not np.array_equal(other, base)  # MFCCs move by up to ~5 on this tone + noise
+
+
+def test_packed_integer_pcm_is_scaled_and_deinterleaved(tmp_path):
+    # pcm_s16le decodes to packed s16 (L R L R ...): a wrong reshape mixes samples in time
+    pcm = {**LOSSLESS, "audio_codec": "pcm_s16le"}
+    mono = write_test_video(tmp_path / "mono.avi", 4.0, channels=1, gains=[1.0], **pcm)
+    stereo = write_test_video(tmp_path / "stereo.avi", 4.0, channels=2, gains=[1.5, 0.5], **pcm)
+    with av.open(str(stereo)) as container:
+        frame = next(container.decode(audio=0))
+        assert frame.format.name == "s16" and not frame.format.is_planar
+    y_mono, _ = decode_audio_native(mono, 1.0)
+    y_stereo, _ = decode_audio_native(stereo, 1.0)
+    assert 0.2 < np.abs(y_mono).max() < 1.0
+    np.testing.assert_allclose(y_stereo, y_mono, rtol=0, atol=2 / 2**15)
