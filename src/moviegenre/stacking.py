@@ -50,22 +50,29 @@ def assign_folds(splits: np.ndarray, labels: np.ndarray, k: int, seed: int) -> n
     return folds
 
 
-def early_stopping_slice(
-    train_rows: np.ndarray, labels: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(fit rows, early-stopping rows): a stratified `fraction` of the training folds.
+def fold_rows(
+    folds: np.ndarray, fold: int, labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fit rows, early-stopping rows, held-out rows) of fold model `fold`.
 
-    The held-out fold is not among `train_rows`, so the epoch count a fold model keeps is
-    chosen without looking at the trailers it will predict.
+    Fit and early-stopping rows both come from the other folds (a stratified `fraction` of
+    them stops training), so the epoch count a fold model keeps is chosen without looking
+    at the trailers it will predict; test trailers are in none of the three.
     """
     from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+    folds = np.asarray(folds)
+    held_out = np.flatnonzero(folds == fold)
+    if held_out.size == 0:
+        raise ValueError(f"fold {fold} is empty or not in the fold table")
+    train_rows = np.flatnonzero((folds != TEST_FOLD) & (folds != fold))
 
     splitter = MultilabelStratifiedShuffleSplit(
         n_splits=1, test_size=float(fraction), random_state=int(seed)
     )
     y = np.asarray(labels)[train_rows].astype(int)
     fit, stop = next(splitter.split(np.zeros((len(train_rows), 1)), y))
-    return np.sort(train_rows[fit]), np.sort(train_rows[stop])
+    return np.sort(train_rows[fit]), np.sort(train_rows[stop]), held_out
 
 
 def write_folds(path: Path, trailer_ids: pd.Series, splits: pd.Series, folds: np.ndarray) -> None:

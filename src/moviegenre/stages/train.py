@@ -17,10 +17,9 @@ from moviegenre.dataset import load_dataset
 from moviegenre.predictions import write_predictions
 from moviegenre.stacking import (
     FOLDS_FILE,
-    TEST_FOLD,
-    early_stopping_slice,
     fold_model_path,
     fold_predictions_path,
+    fold_rows,
     read_folds,
 )
 
@@ -50,12 +49,13 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
     set_determinism(int(params["seed"]))
     data = load_dataset()
     folds = read_folds(FOLDS_FILE, data.index["trailer_id"])
-    if fold not in set(folds[folds != TEST_FOLD].tolist()):
-        raise ValueError(f"fold {fold} is not in {FOLDS_FILE}: check stacking.folds in dvc.yaml")
     stacking = config["stacking"]
-    outside = np.flatnonzero((folds != TEST_FOLD) & (folds != fold))
-    fit_idx, stop_idx = early_stopping_slice(
-        outside, data.labels, float(stacking["early_stopping_fraction"]), int(stacking["seed"])
+    fit_idx, stop_idx, held_out = fold_rows(
+        folds,
+        fold,
+        data.labels,
+        float(stacking["early_stopping_fraction"]),
+        int(stacking["seed"]),
     )
     max_frames = int(config["dataset"]["max_frames"])
     log.info(
@@ -64,7 +64,7 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
         fold,
         len(fit_idx),
         len(stop_idx),
-        int((folds == fold).sum()),
+        len(held_out),
         len(data.genres),
     )
     result = train_model(
