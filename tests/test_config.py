@@ -36,7 +36,7 @@ def test_committed_params_are_valid(params: dict) -> None:
         (("audio", "pooling"), "max", "audio.pooling"),
         (("extraction", "shards"), 0, "extraction.shards"),
         (("train", "cnn1d", "learning_rate"), -1, "train.cnn1d.learning_rate"),
-        (("evaluate", "threshold_split"), "test", "allowed values: 'valid', 'train'"),
+        (("evaluate", "threshold_split"), "test", "allowed values: 'oof', 'valid', 'train'"),
     ],
 )
 def test_bad_values_name_the_key(params: dict, key_path, value, expected: str) -> None:
