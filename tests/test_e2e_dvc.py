@@ -49,7 +49,7 @@ def test_trained_pipeline_has_metrics_and_plots(repo: Path) -> None:
         assert 0.0 <= metrics["test"][model]["auprc_micro"] <= 1.0
     for png in ("pr_curves.png", "ap_bars.png", "loss_curves.png"):
         assert (repo / "results/plots" / png).stat().st_size > 1000
-    assert (repo / "models/cnn1d.keras").exists()
+    assert (repo / "models/folds/cnn1d/fold-0.keras").exists()
     assert list((repo / "models/svm").glob("*.skops"))
 
 
