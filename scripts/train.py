@@ -1,4 +1,4 @@
-"""DVC stage train@<model>: fit one visual model (cnn1d, lstm_merge, gru, gru_merge)."""
+"""DVC stage train@<model>-<fold>: fit one visual model on the folds other than <fold>."""
 
 import sys
 
@@ -7,4 +7,4 @@ from moviegenre.logs import setup_logging
 from moviegenre.stages.train import run
 
 setup_logging()
-run(load_params(), sys.argv[1])
+run(load_params(), sys.argv[1], int(sys.argv[2]))

@@ -24,6 +24,7 @@ TINY_PARAMS = {
     "synth": {"count": 48, "duration_s": 8.0, "width": 64, "height": 48, "fps": 6},
     "extraction": {"shards": 3},
     "train": {"epochs": 2, "patience": 1, "batch_size": 16},
+    "stacking": {"folds": 2, "fold_ids": [0, 1]},
     "fusion": {
         "C": {"start": 0, "stop": 1, "num": 2},
         "gamma": {"start": -2, "stop": -1, "num": 2},

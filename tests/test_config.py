@@ -36,7 +36,7 @@ def test_committed_params_are_valid(params: dict) -> None:
         (("audio", "pooling"), "max", "audio.pooling"),
         (("extraction", "shards"), 0, "extraction.shards"),
         (("train", "cnn1d", "learning_rate"), -1, "train.cnn1d.learning_rate"),
-        (("evaluate", "threshold_split"), "test", "allowed values: 'valid', 'train'"),
+        (("evaluate", "threshold_split"), "test", "allowed values: 'oof', 'valid', 'train'"),
         # issue 12: values that passed validation and misbehaved later
         (("extraction", "shards"), 2.0, "extraction.shards: 2.0 is not an integer; write 2"),
         (("synth", "count"), True, "synth.count: True is not of type 'integer'"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +199,21 @@ def test_plots_write_png(toy, tmp_path):
         data = p.read_bytes()
         assert data[:8] == PNG_MAGIC and len(data) > 5000
     assert sorted(f.name for f in tmp_path.iterdir()) == ["ap.png", "fault.png", "pr.png", "sub"]
+
+
+def test_threshold_rows_are_never_test() -> None:
+    """`oof` fits thresholds on every non-test trailer; no setting reaches the test split."""
+    from moviegenre.config import ConfigError, load_params, validate_config
+    from moviegenre.stages.evaluate import threshold_rows
+
+    splits = np.array(["train", "valid", "test", "train", "test", "valid"])
+    np.testing.assert_array_equal(threshold_rows(splits, "oof"), [0, 1, 3, 5])
+    np.testing.assert_array_equal(threshold_rows(splits, "valid"), [1, 5])
+    np.testing.assert_array_equal(threshold_rows(splits, "train"), [0, 3])
+    with pytest.raises(ValueError, match="never"):
+        threshold_rows(splits, "test")
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    assert params["evaluate"]["threshold_split"] == "oof"
+    params["evaluate"]["threshold_split"] = "test"
+    with pytest.raises(ConfigError, match="threshold_split"):
+        validate_config(params)

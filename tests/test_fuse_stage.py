@@ -1,4 +1,9 @@
-"""The fusion stages on an assembled data set, including one without any audio."""
+"""The fusion stages on an assembled data set, including one without any audio.
+
+The protocol guards: with `fusion.protocol: oof` every SVM learns from the train and valid
+trailers' out-of-fold inputs and never from test; `seed` learns from the training split's
+in-sample visual probabilities, as the original did.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from moviegenre.config import load_params
 from moviegenre.fusion.svm import load_svms
 from moviegenre.genres import GENRES_9
 from moviegenre.predictions import predictions_path, read_predictions, write_predictions
+from moviegenre.stacking import insample_path
 from moviegenre.stages.fuse import run_audio, run_fusion, svm_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +44,22 @@ def _dataset(root: Path, with_audio: bool, n: int = 60) -> tuple[pd.DataFrame, n
     (out / "report.json").write_text(json.dumps({"genres": list(GENRES_9)}))
     visual = np.clip(labels * 0.6 + 0.2 * rng.random((n, 9)), 0, 1).astype(np.float32)
     write_predictions(predictions_path("cnn1d"), index["trailer_id"], splits, visual, GENRES_9)
+    insample = np.clip(labels * 0.9 + 0.05, 0, 1).astype(np.float32)  # over-confident
+    write_predictions(insample_path("cnn1d"), index["trailer_id"], splits, insample, GENRES_9)
     return index, visual
+
+
+def _flip_labels(root: Path, split: str) -> None:
+    """Invert every label of one split in the assembled index."""
+    path = root / "results/dataset/index.parquet"
+    index = pd.read_parquet(path)
+    rows = index["split"] == split
+    index.loc[rows, list(GENRES_9)] = 1 - index.loc[rows, list(GENRES_9)]
+    index.to_parquet(path, index=False)
+
+
+def _fused(model: str = "fusion_cnn1d") -> np.ndarray:
+    return read_predictions(predictions_path(model), GENRES_9)[1]
 
 
 @pytest.fixture
@@ -58,6 +79,49 @@ def test_fusion_learns_from_validation_rows(tmp_path, monkeypatch, config) -> No
     assert not rows["audio_missing"].any() and np.isfinite(fused).all()
     assert not np.allclose(fused, visual)  # the SVMs, not a pass-through
     assert load_svms(svm_path("fusion_cnn1d")).best_params_
+
+
+@pytest.mark.parametrize("stage", ["fusion", "audio"])
+def test_oof_protocol_fits_train_and_valid_never_test(tmp_path, monkeypatch, config, stage) -> None:
+    """Test labels change nothing; train or valid labels change the SVMs."""
+    monkeypatch.chdir(tmp_path)
+    _dataset(tmp_path, with_audio=True)
+    fit = (
+        (lambda: run_fusion(config, "cnn1d")) if stage == "fusion" else (lambda: run_audio(config))
+    )
+    model = "fusion_cnn1d" if stage == "fusion" else "audio"
+    fit()
+    before = _fused(model)
+    _flip_labels(tmp_path, "test")
+    fit()
+    np.testing.assert_array_equal(_fused(model), before)
+    for split in ("valid", "train"):
+        _flip_labels(tmp_path, split)
+        fit()
+        test_rows = slice(48, 60)
+        assert not np.allclose(_fused(model)[test_rows], before[test_rows]), split
+
+
+def test_seed_protocol_fits_train_in_sample(tmp_path, monkeypatch, config) -> None:
+    """`seed`: in-sample visual inputs, training split only (valid labels change nothing)."""
+    monkeypatch.chdir(tmp_path)
+    _dataset(tmp_path, with_audio=True)
+    run_fusion(config, "cnn1d")
+    oof_protocol = _fused()
+    config["fusion"]["protocol"] = "seed"
+    run_fusion(config, "cnn1d")
+    seed_protocol = _fused()
+    assert not np.allclose(seed_protocol, oof_protocol)
+    _flip_labels(tmp_path, "valid")
+    run_fusion(config, "cnn1d")
+    np.testing.assert_array_equal(_fused()[48:], seed_protocol[48:])
+    # it reads the in-sample table: changing it changes the fusion
+    rows, insample = read_predictions(insample_path("cnn1d"), GENRES_9)
+    write_predictions(
+        insample_path("cnn1d"), rows["trailer_id"], rows["split"], insample[::-1], GENRES_9
+    )
+    run_fusion(config, "cnn1d")
+    assert not np.allclose(_fused()[48:], seed_protocol[48:])
 
 
 def test_without_any_audio_the_policy_applies_to_every_trailer(

@@ -129,6 +129,7 @@ def reference(synth_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     run(SNAKEMAKE, repo, timeout=600)
     outputs = snapshot(repo)
     run([sys.executable, "scripts/dataset.py"], repo, timeout=300)
+    run([sys.executable, "scripts/folds.py"], repo, timeout=300)
     return {"repo": repo, "outputs": outputs}
 
 
@@ -225,7 +226,7 @@ def test_the_next_write_removes_leftover_temporaries(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_killed_training_reruns_to_the_same_predictions(reference: dict, tmp_path: Path) -> None:
-    train = [sys.executable, "scripts/train.py", "cnn1d"]
+    train = [sys.executable, "scripts/train.py", "cnn1d", "0"]  # fold 0's model
     whole = tmp_path / "uninterrupted"
     killed = tmp_path / "killed"
     for copy in (whole, killed):
@@ -242,16 +243,17 @@ def test_killed_training_reruns_to_the_same_predictions(reference: dict, tmp_pat
         process.wait()
         raise AssertionError("training ended without an epoch line:\n" + "".join(seen))
     assert process.returncode == -signal.SIGKILL
-    assert not (killed / "results/predictions/cnn1d.parquet").exists()
+    assert not (killed / "results/stacking/cnn1d/fold-0.parquet").exists()
 
     run(train, killed, timeout=600)  # the same command again
     run(train, whole, timeout=600)
-    got = pd.read_parquet(killed / "results/predictions/cnn1d.parquet")
-    expected = pd.read_parquet(whole / "results/predictions/cnn1d.parquet")
+    got = pd.read_parquet(killed / "results/stacking/cnn1d/fold-0.parquet")
+    expected = pd.read_parquet(whole / "results/stacking/cnn1d/fold-0.parquet")
     pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=1e-5, rtol=0)
     # the curves of the killed attempt are not mixed into the rerun's
     got_h, expected_h = (
-        json.loads((c / "results/training/cnn1d/history.json").read_text()) for c in (killed, whole)
+        json.loads((c / "results/training/cnn1d/fold-0/history.json").read_text())
+        for c in (killed, whole)
     )
     assert (got_h["epochs_run"], got_h["best_epoch"]) == (
         expected_h["epochs_run"],

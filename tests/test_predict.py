@@ -219,6 +219,7 @@ CONFIG = {
     },
     "dataset": {"genres": 9, "max_frames": 240},
     "extraction": {"min_duration_s": 6.0, "shards": 2, "decode_threads": 1},
+    "stacking": {"folds": 2},
 }
 
 
@@ -227,15 +228,23 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
     (root / "models" / "svm").mkdir(parents=True)
     (root / "results" / "dataset").mkdir(parents=True)
     for name in bundle_models():
-        kind = "keras" if name in ("cnn1d", "lstm_merge", "gru", "gru_merge") else "skops"
-        target = root / "models" / (f"{name}.keras" if kind == "keras" else f"svm/{name}.skops")
-        target.write_bytes(f"{name} v1".encode())
+        if name in ("cnn1d", "lstm_merge", "gru", "gru_merge"):  # the fold models
+            (root / "models" / "folds" / name).mkdir(parents=True)
+            for fold in range(CONFIG["stacking"]["folds"]):
+                target = root / "models" / "folds" / name / f"fold-{fold}.keras"
+                target.write_bytes(f"{name} fold {fold} v1".encode())
+        else:
+            (root / "models" / "svm" / f"{name}.skops").write_bytes(f"{name} v1".encode())
     cut = {m: dict.fromkeys(GENRES, 0.5) for m in bundle_models()}
-    (root / "results" / "thresholds.json").write_text(json.dumps({"split": "valid", "models": cut}))
+    (root / "results" / "thresholds.json").write_text(json.dumps({"split": "oof", "models": cut}))
     valid = {m: {"auprc_micro": 0.5, "auprc_macro": 0.5} for m in bundle_models()}
-    valid["fusion_lstm_merge"]["auprc_macro"] = 0.7
-    valid["gru"]["auprc_macro"] = 0.9  # not a fusion: never the default
-    metrics = {"valid": valid, "test": valid}
+    oof = json.loads(json.dumps(valid))
+    test = json.loads(json.dumps(valid))
+    valid["fusion_gru"]["auprc_macro"] = 0.8  # validation alone: not the rule
+    oof["fusion_lstm_merge"]["auprc_macro"] = 0.7  # the best out-of-fold fusion
+    oof["gru"]["auprc_macro"] = 0.9  # not a fusion: never the default
+    test["fusion_cnn1d"]["auprc_macro"] = 0.95  # never chosen on test
+    metrics = {"valid": valid, "oof": oof, "test": test}
     (root / "results" / "metrics.json").write_text(json.dumps(metrics))
     meta = {
         "backbone": config["backbone"]["name"],
@@ -266,16 +275,23 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     assert bundle.manifest["params"]["extraction"] == {"min_duration_s": 6.0}
     assert set(bundle.manifest["feature_code"]) == {"visual", "audio"}
     assert bundle.model_file("fusion_gru").read_bytes() == b"fusion_gru v1"
+    assert [f.read_bytes() for f in bundle.model_files("cnn1d")] == [
+        b"cnn1d fold 0 v1",
+        b"cnn1d fold 1 v1",
+    ]
 
     # a failed rebuild leaves the previous bundle whole, and no temporary folder
     Path("models/svm/audio.skops").unlink()
-    Path("models/cnn1d.keras").write_bytes(b"cnn1d v2")
+    Path("models/folds/cnn1d/fold-1.keras").write_bytes(b"cnn1d fold 1 v2")
     with pytest.raises(BundleError, match=r"models/svm/audio\.skops is missing"):
         build(CONFIG)
-    assert load_bundle(out).model_file("cnn1d").read_bytes() == b"cnn1d v1"
-    assert sorted(p.name for p in Path("models").iterdir()) == ["bundle", "cnn1d.keras"] + [
-        f"{m}.keras" for m in ("gru", "gru_merge", "lstm_merge")
-    ] + ["svm"]
+    assert load_bundle(out).model_files("cnn1d")[1].read_bytes() == b"cnn1d fold 1 v1"
+    assert sorted(p.name for p in Path("models").iterdir()) == ["bundle", "folds", "svm"]
+
+    # every fold file is checked against the manifest
+    Path("models/bundle/models/cnn1d/fold-1.keras").write_bytes(b"changed")
+    with pytest.raises(BundleError, match=r"fold-1\.keras: content differs"):
+        load_bundle(out)
 
 
 def test_build_refuses_stale_features(tmp_path: Path, monkeypatch) -> None:
@@ -400,13 +416,19 @@ def test_bundle_records_the_pipeline(trained_repo: Path) -> None:
     assert manifest["thresholds"] == thresholds
     assert set(bundle.models) == set(thresholds["models"])
     fusions = [m for m in bundle.models if m.startswith("fusion_")]
-    best = max(metrics["valid"][m]["auprc_macro"] for m in fusions)
+    best = max(metrics["oof"][m]["auprc_macro"] for m in fusions)
     assert bundle.default_model in fusions
-    assert metrics["valid"][bundle.default_model]["auprc_macro"] == best
-    # self-contained: the model files are copies of the pipeline's
+    assert metrics["oof"][bundle.default_model]["auprc_macro"] == best  # never test
+    assert thresholds["split"] == "oof"
+    # self-contained: the model files are copies of the pipeline's (every fold model)
     models = trained_repo / "models"
-    for name, source in (("cnn1d", "cnn1d.keras"), ("fusion_gru", "svm/fusion_gru.skops")):
-        assert bundle.model_file(name).read_bytes() == (models / source).read_bytes()
+    folds = params["stacking"]["folds"]
+    sources = [models / "folds" / "cnn1d" / f"fold-{i}.keras" for i in range(folds)]
+    assert [f.read_bytes() for f in bundle.model_files("cnn1d")] == [
+        f.read_bytes() for f in sources
+    ]
+    fusion = bundle.model_file("fusion_gru").read_bytes()
+    assert fusion == (models / "svm" / "fusion_gru.skops").read_bytes()
     index = pd.read_parquet(trained_repo / "results" / "dataset" / "index.parquet")
     train_rate = index[index["split"] == "train"][bundle.genres].mean()
     np.testing.assert_allclose(

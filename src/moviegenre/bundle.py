@@ -1,11 +1,13 @@
 """The prediction bundle: everything `moviegenre predict` needs, without the training data.
 
-``models/bundle/`` holds copies of the four visual models (``.keras``) and the SVMs
-(``.skops``) next to a ``manifest.json`` recording how the features the models learnt
-from were made (backbone and weights, frame sampling, audio parameters, frame counts),
-the thresholds and validation metrics per model, and the default model. Prediction reads
-feature parameters only from the manifest, never from params.yaml, so a later edit of
-params.yaml cannot make predictions drift from what the models were trained on.
+``models/bundle/`` holds copies of the visual models (``.keras``: each visual model is the
+k fold models of the cross-fitting, averaged, as the oof stage scores test trailers) and
+the SVMs (``.skops``) next to a ``manifest.json`` recording how the features the models
+learnt from were made (backbone and weights, frame sampling, audio parameters, frame
+counts), the thresholds and out-of-fold / validation metrics per model, and the default
+model. Prediction reads feature parameters only from the manifest, never from
+params.yaml, so a later edit of params.yaml cannot make predictions drift from what the
+models were trained on.
 
 The bundle is built in a temporary folder beside the target and renamed into place, so
 an interrupted build never leaves a half bundle that loads.
@@ -35,7 +37,7 @@ MANIFEST = "manifest.json"
 FORMAT = "moviegenre-bundle"
 FORMAT_VERSION = 1
 AUDIO_MODEL = "audio"  # same names as stages.fuse (not imported: that pulls scikit-learn)
-DEFAULT_RULE = "best fusion model by validation auprc_macro (then auprc_micro)"
+DEFAULT_RULE = "best fusion model by out-of-fold auprc_macro (then auprc_micro)"
 
 THRESHOLDS = paths.RESULTS / "thresholds.json"
 METRICS = paths.RESULTS / "metrics.json"
@@ -170,39 +172,62 @@ def _train_prevalence(genres: list[str]) -> dict[str, float]:
     return {g: float(np.float32(v)) for g, v in zip(genres, means, strict=True)}
 
 
-def _default_model(valid: Mapping[str, Mapping[str, Any]]) -> str:
-    """The fusion with the best validation AU-PRC macro (micro breaks ties, then order)."""
+def _default_model(chosen_on: Mapping[str, Mapping[str, Any]]) -> str:
+    """The fusion with the best AU-PRC macro on `chosen_on` (metrics.json's out-of-fold
+    section: every non-test trailer; micro breaks ties, then order). Never test."""
 
     def score(model: str) -> tuple[float, float]:
-        metrics = valid.get(model) or {}
+        metrics = chosen_on.get(model) or {}
         values = (metrics.get("auprc_macro"), metrics.get("auprc_micro"))
         return tuple(-np.inf if v is None else float(v) for v in values)  # type: ignore[return-value]
 
     fusions = [fused_name(m) for m in MODEL_NAMES]
-    candidates = [m for m in fusions if m in valid] or [m for m in bundle_models() if m in valid]
+    candidates = [m for m in fusions if m in chosen_on] or [
+        m for m in bundle_models() if m in chosen_on
+    ]
     if not candidates:
-        raise BundleError(f"{METRICS}: no validation metrics for any model")
+        raise BundleError(f"{METRICS}: no out-of-fold or validation metrics for any model")
     return max(candidates, key=lambda m: (*score(m), -candidates.index(m)))
 
 
-def _model_files() -> dict[str, tuple[Path, str, dict[str, Any]]]:
-    """model -> (source file, file inside the bundle, description)."""
-    files: dict[str, tuple[Path, str, dict[str, Any]]] = {}
+ModelFiles = dict[str, tuple[list[tuple[Path, str]], dict[str, Any]]]
+
+
+def _model_files(folds: int) -> ModelFiles:
+    """model -> ([(source file, file inside the bundle)], description).
+
+    A visual model is its `folds` fold models (models/folds/<model>/fold-<i>.keras), whose
+    mean is the model's score, as in the oof stage; an SVM model is one file.
+    """
+    files: ModelFiles = {}
     for name in MODEL_NAMES:
-        files[name] = (paths.MODELS / f"{name}.keras", f"models/{name}.keras", {"kind": "visual"})
+        files[name] = (
+            [
+                (paths.MODELS / "folds" / name / f"fold-{i}.keras", f"models/{name}/fold-{i}.keras")
+                for i in range(folds)
+            ],
+            {"kind": "visual", "combine": "mean"},
+        )
     files[AUDIO_MODEL] = (
-        paths.MODELS / "svm" / f"{AUDIO_MODEL}.skops",
-        f"svm/{AUDIO_MODEL}.skops",
+        [(paths.MODELS / "svm" / f"{AUDIO_MODEL}.skops", f"svm/{AUDIO_MODEL}.skops")],
         {"kind": "audio", "without_audio": "train_prevalence"},
     )
     for name in MODEL_NAMES:
         fused = fused_name(name)
         files[fused] = (
-            paths.MODELS / "svm" / f"{fused}.skops",
-            f"svm/{fused}.skops",
+            [(paths.MODELS / "svm" / f"{fused}.skops", f"svm/{fused}.skops")],
             {"kind": "fusion", "visual_model": name, "without_audio": "visual_scores"},
         )
     return files
+
+
+def _fold_count(config: Mapping[str, Any]) -> int:
+    return int(config["stacking"]["folds"])
+
+
+def _entry_files(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The files of one manifest model entry: a visual model's folds, else its one file."""
+    return list(entry.get("folds") or [{"file": entry["file"], "sha256": entry.get("sha256")}])
 
 
 def _trained_with_audio(model: str) -> bool:
@@ -246,20 +271,27 @@ def make_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
     metrics = _read_json(METRICS)
     genres = [str(g) for g in report["genres"]]
     models: dict[str, Any] = {}
-    for name, (source, inside, description) in _model_files().items():
-        if not source.is_file():
-            raise BundleError(f"{source} is missing: run `dvc repro` first")
+    for name, (sources, description) in _model_files(_fold_count(config)).items():
+        for source, _ in sources:
+            if not source.is_file():
+                raise BundleError(f"{source} is missing: run `dvc repro` first")
         if name not in thresholds.get("models", {}):
             raise BundleError(f"{THRESHOLDS}: no thresholds for model {name!r}")
         missing = [g for g in genres if g not in thresholds["models"][name]]
         if missing:
             raise BundleError(f"{THRESHOLDS}: model {name!r} has no threshold for {missing}")
+        source, inside = sources[0]
         models[name] = {**description, "file": inside, "sha256": sha256_of(source)}
+        if description["kind"] == "visual":
+            models[name]["folds"] = [
+                {"file": inside, "sha256": sha256_of(source)} for source, inside in sources
+            ]
         if description["kind"] != "visual":
             # False when the data set had no usable audio (e.g. LMTD-9's pickle alone): the
             # SVMs are unfitted and prediction applies the no-audio fallback to every trailer.
             models[name]["trained_with_audio"] = _trained_with_audio(name)
     valid = metrics.get("valid") or {}
+    oof = metrics.get("oof") or {}
     test = metrics.get("test") or {}
     keys = ("auprc_micro", "auprc_macro")
     extraction = {"min_duration_s": float(config["extraction"]["min_duration_s"])}
@@ -282,9 +314,10 @@ def make_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
         },
         "metrics": {
             "valid": {m: {k: (valid.get(m) or {}).get(k) for k in keys} for m in models},
+            "oof": {m: {k: (oof.get(m) or {}).get(k) for k in keys} for m in models},
             "test": {m: {k: (test.get(m) or {}).get(k) for k in keys} for m in models},
         },
-        "default_model": _default_model(valid),
+        "default_model": _default_model(oof or valid),
         "default_model_rule": DEFAULT_RULE,
         "audio_prevalence": _train_prevalence(genres),
         "dataset": {
@@ -317,13 +350,17 @@ def build(config: Mapping[str, Any], out_dir: Path = BUNDLE_DIR) -> Path:
     for leftover in (tmp, old):
         shutil.rmtree(leftover, ignore_errors=True)
     try:
-        for source, inside, _ in _model_files().values():
-            target = tmp / inside
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+        for sources, _ in _model_files(_fold_count(config)).values():
+            for source, inside in sources:
+                target = tmp / inside
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
         for name, entry in manifest["models"].items():
-            if sha256_of(tmp / entry["file"]) != entry["sha256"]:
-                raise BundleError(f"{entry['file']} changed while the bundle of {name} was built")
+            for part in _entry_files(entry):
+                if sha256_of(tmp / part["file"]) != part["sha256"]:
+                    raise BundleError(
+                        f"{part['file']} changed while the bundle of {name} was built"
+                    )
         text = json.dumps(manifest, indent=2) + "\n"
         (tmp / MANIFEST).write_text(text, encoding="utf-8")
         if out_dir.exists():
@@ -372,6 +409,10 @@ class Bundle:
 
     def model_file(self, name: str) -> Path:
         return self.directory / self.model_entry(name)["file"]
+
+    def model_files(self, name: str) -> list[Path]:
+        """Every file of a model: a visual model's fold models (averaged), else one file."""
+        return [self.directory / part["file"] for part in _entry_files(self.model_entry(name))]
 
     def thresholds(self, name: str) -> np.ndarray:
         cut = self.manifest["thresholds"]["models"][name]
@@ -433,11 +474,14 @@ def validate_manifest(manifest: Any, directory: Path, verify_hashes: bool = True
             raise BundleError(f"{where}: models.{name}.visual_model is not a model of the bundle")
         if name not in cut or any(g not in cut[name] for g in genres):
             raise BundleError(f"{where}: missing key 'thresholds.models.{name}' (every genre)")
-        path = directory / entry["file"]
-        if not path.is_file():
-            raise BundleError(f"{directory}: missing file {entry['file']} (model {name})")
-        if verify_hashes and entry.get("sha256") and sha256_of(path) != entry["sha256"]:
-            raise BundleError(f"{path}: content differs from the manifest's sha256 (model {name})")
+        for part in _entry_files(entry):
+            path = directory / part["file"]
+            if not path.is_file():
+                raise BundleError(f"{directory}: missing file {part['file']} (model {name})")
+            if verify_hashes and part.get("sha256") and sha256_of(path) != part["sha256"]:
+                raise BundleError(
+                    f"{path}: content differs from the manifest's sha256 (model {name})"
+                )
     if manifest["default_model"] not in manifest["models"]:
         raise BundleError(f"{where}: default_model {manifest['default_model']!r} is not a model")
     if any(g not in manifest["audio_prevalence"] for g in genres):

@@ -45,7 +45,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from moviegenre.stages.train import run
 
-    run(load_params(args.params), args.model)
+    run(load_params(args.params), args.model, args.fold)
     return 0
 
 
@@ -67,7 +67,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_summary(args: argparse.Namespace) -> int:
     """What `make run` prints at the end: where things are, and the test metrics table."""
     from moviegenre import paths
-    from moviegenre.stages.evaluate import METRICS, TABLE
+    from moviegenre.stages.evaluate import METRICS, TABLE, THRESHOLDS
 
     if paths.EXTRACTION_SUMMARY.exists():
         summary = json.loads(paths.EXTRACTION_SUMMARY.read_text())
@@ -76,7 +76,11 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     print(f"features: {paths.FEATURES}/ (Parquet shards: audio/, visual/<backbone>/)")
     print(f"models: {paths.MODELS}/   metrics: {METRICS}   plots: {paths.RESULTS / 'plots'}/")
     if TABLE.exists():
-        print("\ntest-set metrics (thresholds from the validation split):")
+        split = json.loads(THRESHOLDS.read_text()).get("split") if THRESHOLDS.exists() else None
+        where = {"oof": "out-of-fold scores of the train+valid trailers"}.get(
+            split, f"the {split} split"
+        )
+        print(f"\ntest-set metrics (thresholds from the {where}):")
         print(TABLE.read_text())
     return 0
 
@@ -190,8 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dataset", help="join labels and features (DVC stage dataset)")
     p.set_defaults(func=_cmd_dataset)
 
-    p = sub.add_parser("train", help="train one visual model (DVC stage train@MODEL)")
+    p = sub.add_parser(
+        "train", help="train one fold model of a visual model (DVC stage train@MODEL-FOLD)"
+    )
     p.add_argument("model", choices=["cnn1d", "lstm_merge", "gru", "gru_merge"])
+    p.add_argument("fold", type=int, help="the held-out fold (0..stacking.folds-1)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("fuse", help="fit audio-only or audio+visual SVMs")

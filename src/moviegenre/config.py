@@ -128,6 +128,12 @@ def validate_config(config: dict[str, Any], files: Iterable[str | Path] = ()) ->
                 f"frames.end_s: {frames['end_s']} must be greater than frames.start_s "
                 f"({frames['start_s']})"
             )
+        stacking = config["stacking"]
+        if stacking["fold_ids"] != list(range(stacking["folds"])):
+            problems.append(
+                f"stacking.fold_ids: {stacking['fold_ids']} must be "
+                f"{list(range(stacking['folds']))} (0..folds-1; dvc.yaml's train matrix)"
+            )
     if problems:
         raise ConfigError("invalid params.yaml:\n  " + "\n  ".join(problems))
     return config

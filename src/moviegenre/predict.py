@@ -143,7 +143,7 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Traile
 class Predictor:
     """A bundle's backbone and one chosen model, loaded once, scoring trailer after trailer.
 
-    ``model`` defaults to the bundle's default (best fusion by validation AU-PRC macro).
+    ``model`` defaults to the bundle's default (best fusion by out-of-fold AU-PRC macro).
     ``backbone_weights`` replaces the recorded weights file when it has moved (it must be
     the same file: its sha256 is checked).
     """
@@ -289,7 +289,8 @@ class Predictor:
             if model not in self._keras:
                 from moviegenre.models.train import load_model
 
-                self._keras[model] = load_model(self.bundle.model_file(model))
+                # the k fold models of the cross-fitting; their mean is the model's score
+                self._keras[model] = [load_model(f) for f in self.bundle.model_files(model)]
             return
         if model not in self._svms:
             from moviegenre.fusion.svm import load_svms
@@ -344,8 +345,11 @@ class Predictor:
 
     def visual_scores(self, model: str, visual: np.ndarray) -> np.ndarray:
         self._load(model)
-        probs = self._keras[model].predict_on_batch(self.visual_input(visual))
-        return np.asarray(probs, dtype=np.float32).reshape(-1)
+        x = self.visual_input(visual)
+        probs = [
+            np.asarray(m.predict_on_batch(x), np.float32).reshape(-1) for m in self._keras[model]
+        ]
+        return np.mean(probs, axis=0).astype(np.float32)
 
     def score(self, feats: TrailerFeatures, model: str | None = None) -> tuple[np.ndarray, str]:
         """(probabilities float32 [G], fallback used or ''), as the pipeline scores them."""
@@ -431,6 +435,7 @@ def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
     model = model or bundle.default_model
     manifest = bundle.manifest
     valid = manifest["metrics"]["valid"].get(model) or {}
+    oof = (manifest["metrics"].get("oof") or {}).get(model) or {}
     entry = bundle.model_entry(model)
     return {
         "bundle": str(bundle.directory),
@@ -438,6 +443,7 @@ def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
         "default_model": bundle.default_model,
         "visual_model": model if entry["kind"] == "visual" else entry.get("visual_model"),
         "valid_auprc_macro": valid.get("auprc_macro"),
+        "oof_auprc_macro": oof.get("auprc_macro"),
         "threshold_split": manifest["thresholds"].get("split"),
         "genres": bundle.genres,
         "thresholds": {
@@ -469,8 +475,10 @@ def render_table(results: Sequence[TrailerResult], context: dict[str, Any]) -> s
     genres = context["genres"]
     counts = summary(results)
     rule = "default" if context["model"] == context["default_model"] else "chosen"
-    score = context["valid_auprc_macro"]
-    score_text = f", validation AU-PRC macro {score:.3f}" if score is not None else ""
+    score, where = context.get("oof_auprc_macro"), "out-of-fold"
+    if score is None:
+        score, where = context["valid_auprc_macro"], "validation"
+    score_text = f", {where} AU-PRC macro {score:.3f}" if score is not None else ""
     lines = [
         f"model {context['model']} ({rule}{score_text}); thresholds from the "
         f"{context['threshold_split']} split; backbone {context['backbone']['name']} "
@@ -573,7 +581,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         help="cnn1d, lstm_merge, gru, gru_merge, audio or fusion_<visual> "
-        "(default: the bundle's best fusion by validation AU-PRC macro)",
+        "(default: the bundle's best fusion by out-of-fold AU-PRC macro)",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--output", default=None, help="write the output here, not to stdout")

@@ -1,8 +1,10 @@
 """DVC stage evaluate: metrics on the test split with thresholds from another split, plots.
 
-Thresholds (one per genre, Youden point) come from `evaluate.threshold_split` (valid by
-default), never from test. The best fusion by validation AU-PRC becomes the prediction
-bundle's default model.
+Thresholds (one per genre, Youden point) come from `evaluate.threshold_split`, never from
+test: `oof` (default) uses every non-test trailer's out-of-fold score (moviegenre.stacking
+for visual models, the SVMs' inner cross-validation for audio and fusion); `valid` and
+`train` use one split. The best fusion by out-of-fold AU-PRC becomes the prediction
+bundle's default model (metrics.json's `oof` section), never one chosen on test.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from moviegenre.evaluation.metrics import (
 from moviegenre.evaluation.thresholds import apply_thresholds, youden_thresholds
 from moviegenre.models.names import MODEL_NAMES
 from moviegenre.predictions import predictions_path, read_predictions
+from moviegenre.stacking import NON_TEST
 from moviegenre.stages.fuse import AUDIO_MODEL, fused_name
 
 log = logging.getLogger("moviegenre.evaluate")
@@ -40,6 +43,14 @@ def evaluated_models() -> list[str]:
     return [*MODEL_NAMES, AUDIO_MODEL, *(fused_name(m) for m in MODEL_NAMES)]
 
 
+def threshold_rows(splits: np.ndarray, threshold_split: str) -> np.ndarray:
+    """Row indices thresholds are fitted on: `oof` means every non-test trailer."""
+    wanted = NON_TEST if threshold_split == "oof" else (threshold_split,)
+    if "test" in wanted:
+        raise ValueError("thresholds are never fitted on the test split")
+    return np.flatnonzero(np.isin(splits, wanted))
+
+
 def run(config: dict[str, Any]) -> dict[str, Any]:
     from moviegenre.evaluation import plots
 
@@ -48,12 +59,14 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     labels = data.labels
     test = data.split_indices("test")
     valid = data.split_indices("valid")
-    pick = data.split_indices(config["evaluate"]["threshold_split"])
+    pick = threshold_rows(data.index["split"].to_numpy(), config["evaluate"]["threshold_split"])
+    oof = threshold_rows(data.index["split"].to_numpy(), "oof")
     if len(test) == 0 or len(pick) == 0:
         raise RuntimeError("the test split and the threshold split must not be empty")
 
     test_metrics: dict[str, dict] = {}
     valid_metrics: dict[str, dict] = {}
+    oof_metrics: dict[str, dict] = {}
     thresholds: dict[str, dict[str, float]] = {}
     test_scores: dict[str, np.ndarray] = {}
     for model in evaluated_models():
@@ -64,6 +77,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         thresholds[model] = {g: round(float(t), 6) for g, t in zip(genres, cut, strict=True)}
         test_metrics[model] = evaluate_scores(labels[test], scores[test], cut, genres)
         valid_metrics[model] = evaluate_scores(labels[valid], scores[valid], cut, genres)
+        oof_metrics[model] = evaluate_scores(labels[oof], scores[oof], cut, genres)
         test_scores[model] = scores[test]
         ap_rows = [{"genre": g, "ap": ap} for g, ap in test_metrics[model]["ap"].items()]
         plots.write_rows(
@@ -83,6 +97,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         "valid": {
             m: {k: v[k] for k in ("auprc_micro", "auprc_macro")} for m, v in valid_metrics.items()
         },
+        "oof": {
+            m: {k: v[k] for k in ("auprc_micro", "auprc_macro")} for m, v in oof_metrics.items()
+        },
         "prevalence_baseline": {k: baseline[k] for k in ("auprc_micro", "auprc_macro")},
         "n_test": int(len(test)),
     }
@@ -97,8 +114,8 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     plots.plot_pr_curves(labels[test], test_scores, genres, PLOTS / "pr_curves.png")
     plots.plot_ap_bars({m: v["ap"] for m, v in test_metrics.items()}, genres, PLOTS / "ap_bars.png")
     histories = {}
-    for model in MODEL_NAMES:
-        history_file = paths.RESULTS / "training" / model / "history.json"
+    for model in MODEL_NAMES:  # fold 0's curves stand for the model's k fold models
+        history_file = paths.RESULTS / "training" / model / "fold-0" / "history.json"
         if history_file.exists():
             histories[model] = json.loads(history_file.read_text())
     plots.plot_loss_curves(histories, PLOTS / "loss_curves.png")

@@ -1,9 +1,13 @@
 """DVC stages audio_svm and fuse@<model>: per-genre RBF SVMs on audio, or audio + visual.
 
-Honest inputs (METHOD.md): a fusion SVM learns from the validation split, whose visual
-probabilities the visual model never trained on. The validation rows of its output are
-out-of-fold probabilities, so thresholds picked on them are not in-sample either. The
-audio-only SVM needs no such care (no model upstream) and learns from the training split.
+Stacking (`fusion.protocol: oof`, the default): every SVM learns from all non-test
+trailers (train + valid). A fusion SVM's visual inputs are out-of-fold probabilities
+(moviegenre.stacking), which no visual model computed for a trailer it trained on. The
+non-test rows of each SVM's output are its own out-of-fold scores (inner cross-validation),
+so thresholds and model choice picked on them are not in-sample either.
+
+`fusion.protocol: seed` reproduces the original for comparison: the SVMs learn from the
+training split with in-sample visual probabilities (METHOD.md's optimistic inputs).
 
 Policy for trailers without sound: their fused scores are the visual model's own scores
 (flagged `audio_missing`), and audio-only scores are the training prevalence (flagged);
@@ -22,6 +26,7 @@ from moviegenre import paths
 from moviegenre.dataset import Dataset, load_dataset
 from moviegenre.fusion.svm import GenreSVMs, fusion_features, log_grid, save_svms
 from moviegenre.predictions import predictions_path, read_predictions, write_predictions
+from moviegenre.stacking import insample_path
 
 log = logging.getLogger("moviegenre.fuse")
 
@@ -52,10 +57,25 @@ MIN_FIT_ROWS = 4
 NO_AUDIO_NOTE = "not fitted: too few trailers with audio"
 
 
+PROTOCOL_FIT_SPLITS = {"oof": ("train", "valid"), "seed": ("train",)}
+
+
+def fit_splits(config: dict[str, Any]) -> tuple[str, ...]:
+    """The splits the SVMs learn from under `fusion.protocol` (never test)."""
+    return PROTOCOL_FIT_SPLITS[config["fusion"]["protocol"]]
+
+
+def visual_table(config: dict[str, Any], visual_model: str) -> Path:
+    """The visual probabilities the fusion reads: out-of-fold, or in-sample (seed)."""
+    if config["fusion"]["protocol"] == "seed":
+        return insample_path(visual_model)
+    return predictions_path(visual_model)
+
+
 def _fit_and_predict(
-    config: dict[str, Any], data: Dataset, visual: np.ndarray | None, fit_split: str
+    config: dict[str, Any], data: Dataset, visual: np.ndarray | None
 ) -> tuple[GenreSVMs, np.ndarray | None, np.ndarray]:
-    """Fit on `fit_split` rows with audio; probabilities for every row with audio.
+    """Fit on the protocol's rows with audio; probabilities for every row with audio.
 
     With too few trailers with audio (e.g. LMTD-9's feature pickle imported without the
     trailers), nothing is fitted: the returned SVMs are unfitted, marked in `notes_`, and
@@ -63,7 +83,9 @@ def _fit_and_predict(
     """
     has_audio = data.index["has_audio"].to_numpy()
     features = fusion_features(data.audio, visual)
-    fit_rows = np.intersect1d(data.split_indices(fit_split), np.flatnonzero(has_audio))
+    fit_split = "+".join(fit_splits(config))
+    in_fit = np.isin(data.index["split"].to_numpy(), fit_splits(config))
+    fit_rows = np.flatnonzero(in_fit & has_audio)
     if len(fit_rows) < MIN_FIT_ROWS:
         log.warning(
             "only %d %s trailers with audio: no SVMs fitted; every trailer gets the "
@@ -88,7 +110,7 @@ def _fit_and_predict(
 
 def run_audio(config: dict[str, Any]) -> None:
     data = load_dataset()
-    svms, probabilities, has_audio = _fit_and_predict(config, data, None, "train")
+    svms, probabilities, has_audio = _fit_and_predict(config, data, None)
     prevalence = data.labels[data.split_indices("train")].mean(axis=0)
     if probabilities is None:
         probabilities = np.empty((len(data.index), len(data.genres)), dtype=np.float32)
@@ -107,13 +129,13 @@ def run_audio(config: dict[str, Any]) -> None:
 
 def run_fusion(config: dict[str, Any], visual_model: str) -> None:
     data = load_dataset()
-    rows, visual = read_predictions(predictions_path(visual_model), data.genres)
+    table = visual_table(config, visual_model)
+    rows, visual = read_predictions(table, data.genres)
     if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
         raise RuntimeError(
-            f"{predictions_path(visual_model)} is not aligned with the data set: "
-            f"rerun `dvc repro train@{visual_model}`"
+            f"{table} is not aligned with the data set: rerun `dvc repro oof@{visual_model}`"
         )
-    svms, probabilities, has_audio = _fit_and_predict(config, data, visual, "valid")
+    svms, probabilities, has_audio = _fit_and_predict(config, data, visual)
     if probabilities is None:
         probabilities = np.empty_like(visual)
     probabilities[~has_audio] = visual[~has_audio]

@@ -1,24 +1,31 @@
-"""DVC stage train@<model>: fit one visual model; save it and its probabilities for all splits."""
+"""DVC stage train@<model>-<fold>: fit one visual model on the other folds (cross-fitting).
+
+The model learns from the non-test trailers outside `fold`, early-stopping on a stratified
+slice of those (never on the held-out fold), and writes its probabilities for every
+trailer; the oof stage keeps the held-out fold's rows and averages the folds for test.
+"""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from moviegenre import paths
 from moviegenre.dataset import load_dataset
-from moviegenre.predictions import predictions_path, write_predictions
+from moviegenre.predictions import write_predictions
+from moviegenre.stacking import (
+    FOLDS_FILE,
+    fold_model_path,
+    fold_predictions_path,
+    fold_rows,
+    read_folds,
+)
 
 log = logging.getLogger("moviegenre.train")
 
 TRAINING_LOGS = paths.RESULTS / "training"
-
-
-def model_path(name: str) -> Path:
-    return paths.MODELS / f"{name}.keras"
 
 
 def model_params(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -28,7 +35,7 @@ def model_params(config: dict[str, Any], name: str) -> dict[str, Any]:
     return {**common, **train[name]}
 
 
-def run(config: dict[str, Any], name: str) -> None:
+def run(config: dict[str, Any], name: str, fold: int) -> None:
     from moviegenre.models.train import (
         load_model,
         predict_probabilities,
@@ -41,34 +48,42 @@ def run(config: dict[str, Any], name: str) -> None:
     params = model_params(config, name)
     set_determinism(int(params["seed"]))
     data = load_dataset()
+    folds = read_folds(FOLDS_FILE, data.index["trailer_id"])
+    stacking = config["stacking"]
+    fit_idx, stop_idx, held_out = fold_rows(
+        folds,
+        fold,
+        data.labels,
+        float(stacking["early_stopping_fraction"]),
+        int(stacking["seed"]),
+    )
     max_frames = int(config["dataset"]["max_frames"])
-    train_idx, valid_idx = data.split_indices("train"), data.split_indices("valid")
     log.info(
-        "training %s on %d trailers (valid %d), %d genres, frames %s -> %d",
+        "training %s fold %d on %d trailers (early stopping on %d, held out %d), %d genres",
         name,
-        len(train_idx),
-        len(valid_idx),
+        fold,
+        len(fit_idx),
+        len(stop_idx),
+        len(held_out),
         len(data.genres),
-        data.visual.shape[1:],
-        max_frames,
     )
     result = train_model(
         name,
         data.visual,
         data.labels,
-        train_idx,
-        valid_idx,
+        fit_idx,
+        stop_idx,
         params,
         max_frames,
-        model_path(name),
-        TRAINING_LOGS / name,
+        fold_model_path(name, fold),
+        TRAINING_LOGS / name / f"fold-{fold}",
     )
-    log.info("%s: best epoch %d of %d", name, result.best_epoch, result.epochs_run)
-    model = load_model(model_path(name))
+    log.info("%s fold %d: best epoch %d of %d", name, fold, result.best_epoch, result.epochs_run)
+    model = load_model(fold_model_path(name, fold))
     everything = np.arange(len(data.index))
     probabilities = predict_probabilities(model, data.visual, everything, max_frames)
     write_predictions(
-        predictions_path(name),
+        fold_predictions_path(name, fold),
         data.index["trailer_id"],
         data.index["split"],
         probabilities,
