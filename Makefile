@@ -13,10 +13,12 @@ export DVC_NO_ANALYTICS := 1
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the README's numbers came from
+# (how to refresh it: its header).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 # The main job: synthetic trailers -> features (Snakemake) -> models, fusion, metrics (DVC).

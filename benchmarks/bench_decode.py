@@ -1,4 +1,4 @@
-"""One sequential decoding pass vs seeking per timestamp, for METHOD.md's 116 frames.
+"""One sequential decoding pass vs seeking per timestamp, for docs/method.md's 116 frames.
 
 Writes a synthetic 130 s, 320x180, 25 fps H.264 trailer (moving textured scene, scene
 cuts) into a temporary folder, then times side by side in the same process, alternating

@@ -1,4 +1,4 @@
-"""DVC stage evaluate: test metrics, thresholds, plots and the prediction bundle."""
+"""DVC stage evaluate: test metrics, thresholds and plots (the bundle is stage bundle)."""
 
 from moviegenre.config import load_params
 from moviegenre.logs import setup_logging

@@ -42,7 +42,7 @@ from moviegenre.features.status import read_status_csv
 from moviegenre.features.timestamps import frame_timestamps
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
-FRAMES_CFG = PARAMS["frames"]  # 116 frames from 5 s, as METHOD.md
+FRAMES_CFG = PARAMS["frames"]  # 116 frames from 5 s, as docs/method.md
 AUDIO_CFG = PARAMS["audio"]
 EXTRACTION_CFG = {**PARAMS["extraction"], "decode_threads": 1}  # min_duration_s: 6
 N_FRAMES = FRAMES_CFG["count"]

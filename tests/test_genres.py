@@ -1,4 +1,4 @@
-"""The 4-genre variant of METHOD.md: columns 0, 4, 5, 6; trailers with none of them dropped."""
+"""The 4-genre variant of docs/method.md: columns 0, 4, 5, 6; trailers with none of them dropped."""
 
 from __future__ import annotations
 

@@ -258,7 +258,7 @@ def test_params_accept_flat_or_params_yaml_train_section() -> None:
     section = {"seed": 42, "batch_size": 32, "epochs": 40, "patience": 5, "gru": {"units": [3, 2]}}
     resolved = resolve_params("gru", section)
     assert resolved["units"] == [3, 2] and resolved["epochs"] == 40
-    assert resolved["learning_rate"] == 1e-4  # METHOD.md default
+    assert resolved["learning_rate"] == 1e-4  # docs/method.md default
     assert resolve_params("lstm_merge", {})["learning_rate"] == 1e-5
     assert resolve_params("cnn1d", {"dense_units": 7})["dense_units"] == 7
     with pytest.raises(ValueError, match="batch_size"):

@@ -1,7 +1,9 @@
 """The `moviegenre` command: synthetic data, pipeline stages, import and prediction.
 
-The pipeline itself runs through `snakemake` (features) and `dvc repro` (the rest); these
-subcommands are what those call, and what a user calls by hand.
+The pipeline itself runs through `snakemake` (features) and `dvc repro` (the rest), whose
+stages call scripts/*.py, not this command. The stage subcommands here (dataset, train,
+fuse, evaluate) run the same stage functions by hand, e.g. one fold model while debugging;
+they are not what `dvc repro` tracks, so their outputs are not recorded in dvc.lock.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from moviegenre import __version__
 from moviegenre.config import ConfigError, load_params
 from moviegenre.logs import setup_logging
+from moviegenre.models.names import MODEL_NAMES
 
 log = logging.getLogger("moviegenre")
 
@@ -137,9 +140,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
     from moviegenre.predict import EPILOG, add_arguments
 
-    p = sub.add_parser(
+    p = _subcommand(
+        sub,
         "predict",
-        help="predict the genres of trailer files with the bundle (models/bundle)",
+        "predict the genres of trailer files with the bundle (models/bundle)",
+        "Features are computed as the pipeline computes them, with the parameters recorded "
+        "in the bundle (not params.yaml).",
         epilog=EPILOG,
     )
     add_arguments(p)
@@ -158,32 +164,87 @@ def _cmd_audio_features(args: argparse.Namespace) -> int:
 def _add_audio_features_parser(sub: argparse._SubParsersAction) -> None:
     from moviegenre.audio_cli import EPILOG, add_arguments
 
-    p = sub.add_parser(
+    p = _subcommand(
+        sub,
         "audio-features",
-        help="the 140 audio values of trailer files, as the pipeline computes them",
+        "the 140 audio values of trailer files, as the pipeline computes them",
+        "Uses params.yaml's audio section; no DAG, nothing written.",
         epilog=EPILOG,
     )
     add_arguments(p)
     p.set_defaults(func=_cmd_audio_features)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="moviegenre", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"moviegenre {__version__}")
-    parser.add_argument("--params", default="params.yaml", help="parameters file")
-    sub = parser.add_subparsers(dest="command", required=True)
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown after each option's help, except unset ones and those the help states."""
 
-    p = sub.add_parser("synth", help="write the built-in synthetic trailers and labels")
-    p.add_argument("--videos", default="data/synthetic/trailers")
-    p.add_argument("--db", default="data/synthetic/database.db")
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+# Given after the subcommand, --params wins over one given before it; SUPPRESS keeps the
+# subparser from overwriting the top-level value when the option is absent there.
+_PARAMS_HELP = "parameters file (default: params.yaml); accepted before or after the subcommand"
+
+
+def _subcommand(
+    sub: argparse._SubParsersAction, name: str, summary: str, details: str = "", **kwargs
+) -> argparse.ArgumentParser:
+    """A subparser with a description (summary + details), defaults in --help and --params."""
+    p = sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary}. {details}".strip(),
+        formatter_class=_HelpFormatter,
+        **kwargs,
+    )
+    p.add_argument("--params", default=argparse.SUPPRESS, help=_PARAMS_HELP)
+    return p
+
+
+_BY_HAND = (
+    "Runs the stage's code by hand; `dvc repro {stage}` runs it as the pipeline does "
+    "(dependencies first, outputs recorded in dvc.lock)."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="moviegenre", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"moviegenre {__version__}")
+    parser.add_argument("--params", default="params.yaml", help=_PARAMS_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _subcommand(
+        sub,
+        "synth",
+        "write the built-in synthetic trailers and labels",
+        "Renders synth.count LMTD-style .mp4 trailers and their labels in LMTD-9's "
+        "database.db format (what `dvc repro synth` makes).",
+    )
+    p.add_argument("--videos", default="data/synthetic/trailers", help="trailer folder")
+    p.add_argument("--db", default="data/synthetic/database.db", help="label file")
     p.add_argument("--count", type=int, default=None, help="override synth.count")
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("validate-config", help="check params.yaml against the schema")
+    p = _subcommand(
+        sub,
+        "validate-config",
+        "check params.yaml against the schema",
+        "Exit 0 when valid; otherwise one line naming the key and what it accepts, exit 2.",
+    )
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser(
-        "import-lmtd", help="import LMTD-9's database.db, ResNet-152 pickle and/or trailers"
+    p = _subcommand(
+        sub,
+        "import-lmtd",
+        "import LMTD-9's database.db, ResNet-152 pickle and/or trailers",
+        "Checks the label file, turns the feature pickle into Parquet shards (safe "
+        "unpickler) and points params.yaml's data section at them (see README, "
+        '"Using LMTD-9").',
     )
     p.add_argument("--db", required=True, help="LMTD-9 database.db (table lmtd9_0)")
     p.add_argument("--features", help="lmtd9_resnet152.pickle (loaded with a safe unpickler)")
@@ -191,24 +252,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-params", action="store_true", help="do not update params.yaml")
     p.set_defaults(func=_cmd_import_lmtd)
 
-    p = sub.add_parser("dataset", help="join labels and features (DVC stage dataset)")
-    p.set_defaults(func=_cmd_dataset)
-
-    p = sub.add_parser(
-        "train", help="train one fold model of a visual model (DVC stage train@MODEL-FOLD)"
+    p = _subcommand(
+        sub,
+        "dataset",
+        "join labels and features into results/dataset",
+        _BY_HAND.format(stage="dataset"),
     )
-    p.add_argument("model", choices=["cnn1d", "lstm_merge", "gru", "gru_merge"])
+    p.set_defaults(func=_cmd_dataset, dvc_stage=lambda a: "dataset")
+
+    p = _subcommand(
+        sub,
+        "train",
+        "train one fold model of a visual model",
+        _BY_HAND.format(stage="train@MODEL-FOLD"),
+    )
+    p.add_argument("model", choices=MODEL_NAMES, help="visual model")
     p.add_argument("fold", type=int, help="the held-out fold (0..stacking.folds-1)")
-    p.set_defaults(func=_cmd_train)
+    p.set_defaults(func=_cmd_train, dvc_stage=lambda a: f"train@{a.model}-{a.fold}")
 
-    p = sub.add_parser("fuse", help="fit audio-only or audio+visual SVMs")
-    p.add_argument("model", choices=["audio", "cnn1d", "lstm_merge", "gru", "gru_merge"])
-    p.set_defaults(func=_cmd_fuse)
+    p = _subcommand(
+        sub,
+        "fuse",
+        "fit the audio-only or one audio+visual SVM set",
+        _BY_HAND.format(stage="audio_svm` or `dvc repro fuse@MODEL"),
+    )
+    p.add_argument("model", choices=("audio", *MODEL_NAMES), help="audio, or a visual model")
+    p.set_defaults(
+        func=_cmd_fuse, dvc_stage=lambda a: "audio_svm" if a.model == "audio" else f"fuse@{a.model}"
+    )
 
-    p = sub.add_parser("evaluate", help="metrics, thresholds and plots (DVC stage evaluate)")
-    p.set_defaults(func=_cmd_evaluate)
+    p = _subcommand(
+        sub,
+        "evaluate",
+        "test metrics, thresholds and plots",
+        _BY_HAND.format(stage="evaluate"),
+    )
+    p.set_defaults(func=_cmd_evaluate, dvc_stage=lambda a: "evaluate")
 
-    p = sub.add_parser("summary", help="where the outputs are, and the test metrics")
+    p = _subcommand(
+        sub,
+        "summary",
+        "where the outputs are, and the test metrics",
+        "What `make run` prints at its end; reads results/ only.",
+    )
     p.set_defaults(func=_cmd_summary)
 
     _add_predict_parser(sub)
@@ -220,9 +306,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     try:
+        if hasattr(args, "dvc_stage"):
+            # A stage command run before the stages that make its inputs: one line, exit 2.
+            from moviegenre.producers import missing_input
+
+            load_params(args.params)
+            missing = missing_input(args.dvc_stage(args))
+            if missing:
+                print(f"moviegenre {args.command}: {missing}", file=sys.stderr)
+                return 2
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"moviegenre: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        # An input that dvc.yaml does not list, or one removed meanwhile: still one line.
+        from moviegenre.producers import missing_path_message
+
+        print(f"moviegenre {args.command}: {missing_path_message(exc.filename)}", file=sys.stderr)
         return 2
 
 

@@ -1,4 +1,4 @@
-"""The LMTD-9 genre vocabulary and the 4-genre variant (METHOD.md)."""
+"""The LMTD-9 genre vocabulary and the 4-genre variant (docs/method.md)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def select_genres(labels9: np.ndarray, n_genres: int) -> tuple[np.ndarray, np.nd
     """Labels for the chosen setting and the mask of rows kept.
 
     For 4 genres, columns 0, 4, 5, 6 are kept and trailers with none of the four are
-    dropped (METHOD.md); for 9, everything is kept.
+    dropped (docs/method.md); for 9, everything is kept.
     """
     labels9 = np.asarray(labels9)
     if labels9.ndim != 2 or labels9.shape[1] != 9:

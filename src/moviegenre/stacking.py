@@ -2,7 +2,7 @@
 
 Every non-test trailer (train + valid) gets a fold. A visual model trained on the other
 k-1 folds predicts the held-out fold, so each labelled trailer gets a probability from a
-model that never saw it: the rows the fusion SVMs learn from (METHOD.md: optimistic
+model that never saw it: the rows the fusion SVMs learn from (docs/method.md: optimistic
 inputs are the seed's flaw). Test trailers get the mean of the k fold models, the same
 kind of model as the SVMs' training rows, which is also what `moviegenre predict` uses.
 

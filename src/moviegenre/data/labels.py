@@ -1,4 +1,6 @@
-"""Read and write LMTD-9's own SQLite label file (table ``lmtd9_0``, METHOD.md).
+"""Read and write LMTD-9's own SQLite label file (table ``lmtd9_0``).
+
+The format: README.md, "Labels: LMTD-9's format".
 
 Reading validates everything a training run would otherwise trip over later (duplicate
 ids, trailers in no split, non-binary genre values) and names the offending row, so a

@@ -1,4 +1,4 @@
-"""Import LMTD-9's published files into the project's own inputs (METHOD.md, "Data: LMTD-9").
+"""Import LMTD-9's published files into the project's own inputs (README.md, "Using LMTD-9").
 
 ``database.db`` is validated where it lies and used as the label file. The ResNet-152
 feature pickle (a Python-2 pickle of ``"000002" -> float [n_frames, 2048]``) becomes

@@ -1,7 +1,7 @@
 """Built-in synthetic LMTD-style trailers, so the whole pipeline runs without the real data.
 
-LMTD-9's videos and features cannot be fetched from our machines (METHOD.md), so this module
-draws labels with LMTD-9's published statistics and renders, for each trailer, a real
+LMTD-9's videos and features are not downloaded by this project (README.md, "Using LMTD-9"),
+so this module draws labels with LMTD-9's published statistics and renders, for each trailer, a real
 H.264/AAC ``.mp4`` whose picture and sound depend on its genres (palette, brightness,
 motion, cut rate; pitch, interval, tempo, loudness, noise) with per-trailer randomness, so a
 model has something learnable but not trivial. Everything is deterministic for a seed.
@@ -22,7 +22,7 @@ from moviegenre.atomic import write_atomic
 from moviegenre.data.labels import trailer_key, write_lmtd_db
 from moviegenre.genres import GENRES_9
 
-# LMTD-9's published figures (METHOD.md).
+# LMTD-9's published figures (its database.db; totals and splits also in docs/method.md).
 LMTD_TRAILERS = 4021
 LMTD_GENRE_COUNTS: tuple[int, ...] = (856, 593, 1562, 659, 2032, 436, 651, 313, 693)
 LMTD_GENRES_PER_TRAILER: tuple[int, ...] = (1264, 1740, 1017)  # trailers with 1, 2, 3 genres

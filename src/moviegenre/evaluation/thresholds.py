@@ -1,4 +1,4 @@
-"""Per-genre decision thresholds at the Youden point of each genre's ROC curve (METHOD.md).
+"""Per-genre decision thresholds at the Youden point of each genre's ROC curve (docs/method.md).
 
 The seed computed a threshold per genre in a loop but kept only the last one and applied it to
 every genre; here each genre keeps its own.

@@ -1,4 +1,4 @@
-"""Audio + visual late fusion: one RBF SVM per genre with probability outputs (METHOD.md, Fusion).
+"""Audio + visual late fusion: one RBF SVM per genre with probability outputs (docs/method.md).
 
 The input row is the trailer's audio vector, min-max normalised per row as the seed does, followed
 by a visual model's sigmoid outputs. Each genre gets its own SVM, grid-searched over C and gamma.

@@ -1,4 +1,5 @@
-"""The four visual models of METHOD.md, their batch feeder and their training loop.
+"""The four visual models of docs/method.md, their batch feeder and their training loop.
 
-Only this package imports TensorFlow/Keras, so the rest of moviegenre stays light to import.
+The package itself imports nothing heavy: `models.names` loads without TensorFlow, while
+architectures, batches and train import Keras (as do features/backbones.py and runtime.py).
 """

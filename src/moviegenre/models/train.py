@@ -1,4 +1,4 @@
-"""Training, prediction and loading of the visual models (METHOD.md, "Visual models").
+"""Training, prediction and loading of the visual models (docs/method.md, "Visual models").
 
 Adam, binary cross-entropy, early stopping on validation loss that keeps the best weights;
 per-epoch curves go to dvclive (without dvclive touching any dvc.yaml or saving experiments,
@@ -23,7 +23,7 @@ from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.models.architectures import MODEL_NAMES, build_model, model_params
 from moviegenre.models.batches import FrameBatches
 
-# METHOD.md: batch 32, at most 100 epochs, patience 5.
+# docs/method.md: batch 32, at most 100 epochs, patience 5.
 COMMON_DEFAULTS: dict[str, Any] = {"seed": 0, "batch_size": 32, "epochs": 100, "patience": 5}
 
 
@@ -49,7 +49,7 @@ def set_determinism(seed: int) -> None:
 
 
 def resolve_params(name: str, params: dict) -> dict[str, Any]:
-    """Flat training params: common keys plus the model's keys (defaults from METHOD.md).
+    """Flat training params: common keys plus the model's keys (defaults from docs/method.md).
 
     Accepts either a flat dict or params.yaml's `train` section, where the model's keys sit
     under `params[name]` (those win over flat keys).

@@ -7,7 +7,8 @@ non-test rows of each SVM's output are its own out-of-fold scores (inner cross-v
 so thresholds and model choice picked on them are not in-sample either.
 
 `fusion.protocol: seed` reproduces the original for comparison: the SVMs learn from the
-training split with in-sample visual probabilities (METHOD.md's optimistic inputs).
+training split with in-sample visual probabilities (optimistic inputs: docs/method.md,
+"Original / ours / why").
 
 Policy for trailers without sound: their fused scores are the visual model's own scores
 (flagged `audio_missing`), and audio-only scores are the training prevalence (flagged);
