@@ -33,6 +33,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: setup
+	$(BIN)/python -c "import cv2" 2>/dev/null || $(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

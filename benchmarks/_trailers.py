@@ -30,7 +30,7 @@ import numpy as np
 CACHE = Path(__file__).resolve().parent / ".cache"
 FPS = 24
 SAMPLE_RATE = 48000
-SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
+SIZES = {"1080p": (1920, 1080), "720p": (1280, 720), "180p": (320, 180)}  # 180p: --quick
 
 
 def cut_times(duration_s: float, seed: int = 0) -> np.ndarray:

@@ -6,6 +6,9 @@
 
 Benchmarks (see benchmarks/README.md for what each ratio means):
   decode   bench_decode.py: seek per timestamp / one sequential pass (130 s trailer, 1 fps)
+  frames   bench_frames.py: 1080p 150 s x264 trailer: OpenCV seek+read+resize per timestamp
+           and one full pass / skipping non-reference frames; decoder threads vs decoders
+  audio    bench_audio.py: the seed's mp3 + librosa.load chain / our decode, with features
   extract  bench_extract.py: backbone per trailer / per shard; eager call / predict_on_batch;
            serial decode-then-embed / decode threads overlapping inference
   storage  bench_storage.py: float32 / float16 Parquet shards (bytes, read time), LMTD-9 sizes
@@ -34,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import SUMMARY_HEADER, Result, figure, print_table, ratio  # noqa: E402
 
-BENCHES = ("decode", "extract", "storage", "dag")
+BENCHES = ("decode", "frames", "audio", "extract", "storage", "dag")
 
 
 class _Tee(io.TextIOBase):
@@ -74,6 +77,18 @@ def run_decode(quick: bool) -> list[Result]:
     ]
 
 
+def run_frames(quick: bool) -> list[Result]:
+    import bench_frames
+
+    return bench_frames.run(quick)
+
+
+def run_audio(quick: bool) -> list[Result]:
+    import bench_audio
+
+    return bench_audio.run(quick)
+
+
 def run_extract(quick: bool) -> list[Result]:
     import bench_extract
 
@@ -92,7 +107,14 @@ def run_dag(quick: bool) -> list[Result]:
     return bench_dag.run(quick)
 
 
-RUNNERS = {"decode": run_decode, "extract": run_extract, "storage": run_storage, "dag": run_dag}
+RUNNERS = {
+    "decode": run_decode,
+    "frames": run_frames,
+    "audio": run_audio,
+    "extract": run_extract,
+    "storage": run_storage,
+    "dag": run_dag,
+}
 
 
 def _machine() -> str:
