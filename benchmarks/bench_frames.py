@@ -33,6 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _trailers  # noqa: E402
 from _common import Result, figure, interleaved, median, print_table, ratio  # noqa: E402
 
-from moviegenre.features.decode import _packet_times, decode_frames, nearest_indices  # noqa: E402
+from moviegenre.features.decode import decode_frames, nearest_indices, probe  # noqa: E402
 from moviegenre.features.timestamps import frame_timestamps  # noqa: E402
 
 SIZE = (224, 224)
@@ -71,6 +72,14 @@ def opencv_frames(path: Path, stamps: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return out, times
 
 
+def _frame_times(path: Path) -> np.ndarray:
+    """Sorted presentation times (s) of the video frames, from the packets (no decoding)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
+        return np.unique(np.asarray(pts)) * float(stream.time_base)
+
+
 def _inputs(quick: bool) -> tuple[Path, list[Path]]:
     if quick:
         small = _trailers.trailer("180p", 12.0)
@@ -83,10 +92,8 @@ def _inputs(quick: bool) -> tuple[Path, list[Path]]:
 
 def compare_frames(path: Path, repeats: int, with_opencv: bool = True) -> list[Result]:
     """opencv / one pass / skip on one trailer; same-frames checks; fraction decoded."""
-    known = _packet_times(path)
-    assert known is not None
-    duration = float(known[1][-1])
-    stamps = frame_timestamps(duration)
+    frame_times = _frame_times(path)
+    stamps = frame_timestamps(probe(path).duration_s)
     label = f"{path.name.split('-')[1]}"
     print(_trailers.describe(path))
     print(f"{len(stamps)} timestamps {stamps[0]:g}..{stamps[-1]:g} s -> {SIZE[0]}x{SIZE[1]}")
@@ -125,7 +132,7 @@ def compare_frames(path: Path, repeats: int, with_opencv: bool = True) -> list[R
     ]
     if with_opencv:
         frames, cv_times = outputs["opencv"]
-        ours = known[1][nearest_indices(known[1], stamps)]
+        ours = frame_times[nearest_indices(frame_times, stamps)]
         same = int(np.sum(np.abs(cv_times - ours) < 0.5 / _trailers.FPS))
         diff = np.abs(frames.astype(np.int16) - outputs["skip"].astype(np.int16))
         print(
@@ -148,7 +155,7 @@ def compare_frames(path: Path, repeats: int, with_opencv: bool = True) -> list[R
 
 def compare_threads(paths: list[Path], repeats: int) -> list[Result]:
     """Two trailers: one after the other, FFmpeg threads each, vs both at once, 1 thread each."""
-    stamps = [frame_timestamps(float(_packet_times(p)[1][-1])) for p in paths]
+    stamps = [frame_timestamps(probe(p).duration_s) for p in paths]
 
     def sequential() -> None:
         for path, st in zip(paths, stamps, strict=True):

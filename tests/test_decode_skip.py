@@ -16,7 +16,7 @@ import pytest
 from media import expected_frame_index, read_frame_index, write_test_video
 from test_bad_inputs import vfr_times, write_vfr_video
 
-from moviegenre.features.decode import decode_frames, nearest_indices
+from moviegenre.features.decode import _droppable, decode_frames, nearest_indices
 
 B_FRAME = 3  # AV_PICTURE_TYPE_B
 
@@ -43,9 +43,7 @@ def test_skipping_gives_identical_frames_with_fewer_decoded(b_frame_video: Path,
     fast = decode_frames(b_frame_video, stamps, threads=threads, skip_nonref=True, stats=skipped)
     slow = decode_frames(b_frame_video, stamps, threads=threads, skip_nonref=False, stats=full)
     assert np.array_equal(fast, slow)
-    assert [read_frame_index(f) for f in fast] == [
-        expected_frame_index(t, 24, 288) for t in stamps
-    ]
+    assert [read_frame_index(f) for f in fast] == [expected_frame_index(t, 24, 288) for t in stamps]
     assert skipped["frames"] == full["frames"] == 288
     assert skipped["decoded"] < full["decoded"], (skipped, full)
 
@@ -71,3 +69,27 @@ def test_variable_frame_rate_gets_the_nearest_frame_with_and_without_skipping(tm
     assert np.array_equal(fast, slow)
     assert [read_frame_index(f) for f in fast] == expected.tolist()
     assert np.array_equal(nearest_indices(times, stamps), expected)
+
+
+def test_whole_gops_without_targets_are_not_decoded(tmp_path: Path):
+    """Keyframes every second, targets every 2.5 s: most packets never reach the decoder."""
+    path = write_test_video(tmp_path / "gop.mp4", 12.0, fps=24, size=(96, 64), audio=False, gop=24)
+    stamps = np.arange(0.4, 12.0, 2.5)
+    skipped, full = {}, {}
+    fast = decode_frames(path, stamps, skip_nonref=True, stats=skipped)
+    slow = decode_frames(path, stamps, skip_nonref=False, stats=full)
+    assert np.array_equal(fast, slow)
+    assert [read_frame_index(f) for f in fast] == [expected_frame_index(t, 24, 288) for t in stamps]
+    assert skipped["decoded"] < 0.3 * full["decoded"], (skipped, full)
+
+
+def test_packets_are_dropped_only_after_the_last_wanted_one_of_a_closed_gop():
+    """Decode-order pts; keyframes start GOPs. Open GOP (a frame shown before the keyframe
+    it follows, which refers to the GOP before): nothing may be dropped."""
+    #               K  .  .  .  K  .  .  .  K  .
+    closed = np.array([0, 2, 1, 3, 4, 6, 5, 7, 8, 9])
+    key = np.array([1, 0, 0, 0, 1, 0, 0, 0, 1, 0], dtype=bool)
+    assert _droppable(closed, key, {1, 8}) == [3, 4, 6, 5, 7, 9]
+    assert _droppable(closed, key, {6}) == [0, 2, 1, 3, 5, 7, 8, 9]
+    opened = np.array([0, 2, 1, 3, 5, 4, 6, 7, 8, 9])  # 4 decoded after keyframe 5
+    assert _droppable(opened, key, {1, 8}) == []

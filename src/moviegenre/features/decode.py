@@ -236,19 +236,20 @@ def _decoded(
     container: av.container.InputContainer,
     stream,
     path: Path,
-    before: Callable[[av.Packet], None] | None = None,
+    before: Callable[[av.Packet], bool] | None = None,
 ) -> Iterator:
     """Decoded frames of ``stream``, skipping up to MAX_BAD_PACKETS corrupt packets.
 
     ``container.decode`` stops at the first packet the decoder rejects; real downloads
     have the odd damaged packet, which should cost a frame, not the trailer.
-    ``before(packet)`` runs before each packet goes to the decoder (frame skipping).
+    ``before(packet)`` runs before each packet goes to the decoder (frame skipping);
+    when it returns False the packet is not decoded at all.
     """
     bad = 0
     try:
         for packet in container.demux(stream):
-            if before is not None:
-                before(packet)
+            if before is not None and not before(packet):
+                continue
             try:
                 frames = packet.decode()
             except av.FFmpegError as exc:
@@ -337,31 +338,71 @@ def _first_frame_rotation(
     return 0
 
 
-def _packet_times(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(pts, seconds from the container start) of every video frame, sorted by time.
+@dataclass(frozen=True)
+class _SkipPlan:
+    """Which packets a pass must decode to output exactly the frames nearest the targets.
 
-    A packets-only pass (no decoding: a few ms for a trailer) that lets the decoding
-    pass know, before it decodes a frame, whether that frame is the nearest to some
-    target. None when a packet has no pts (e.g. some AVI files): then nothing is skipped.
+    ``wanted``: pts of the frames nearest some target (never skipped). ``drop``: pts of
+    packets not sent to the decoder at all: in a closed GOP, those after the GOP's last
+    wanted packet in decode order (nothing decoded later refers back to them: frames only
+    refer to frames decoded before them, and the next keyframe starts afresh). ``frames``:
+    frames in the stream.
+    """
+
+    wanted: frozenset
+    drop: frozenset
+    frames: int
+
+
+def _skip_plan(path: Path, targets: np.ndarray) -> _SkipPlan | None:
+    """Plan the skipping from a packets-only pass (no decoding: a few ms per trailer).
+
+    None when a packet has no pts (e.g. some AVI files) or the file cannot be read here:
+    then every frame is decoded, as without skipping.
     """
     try:
         with _open(path) as container:
             stream = container.streams.video[0]
             origin = _origin_s(container)
-            pts = []
+            pts, key = [], []
             for packet in container.demux(stream):
                 if packet.size == 0:  # the flush packet at the end
                     continue
                 if packet.pts is None:
                     return None
                 pts.append(packet.pts)
+                key.append(bool(packet.is_keyframe))
             time_base = stream.time_base
     except (TrailerError, av.FFmpegError, IndexError):
         return None  # the decoding pass reports what is wrong with the file
     if not pts or time_base is None:
         return None
-    stamps = np.unique(np.asarray(pts, dtype=np.int64))
-    return stamps, stamps * float(time_base) - origin
+    order = np.asarray(pts, dtype=np.int64)  # decode order
+    stamps = np.unique(order)
+    wanted = stamps[nearest_indices(stamps * float(time_base) - origin, targets)]
+    return _SkipPlan(
+        frozenset(wanted.tolist()),
+        frozenset(_droppable(order, np.asarray(key), set(wanted.tolist()))),
+        len(stamps),
+    )
+
+
+def _droppable(order: np.ndarray, key: np.ndarray, wanted: set) -> list[int]:
+    """pts of the packets after the last wanted one of their GOP (decode order).
+
+    Only for closed GOPs: if a packet after a keyframe shows before it (an open GOP's
+    leading B-frames, which refer to the previous GOP), nothing is dropped.
+    """
+    gop = np.cumsum(key)  # 0 before the first keyframe: kept
+    drop: list[int] = []
+    for g in range(1, int(gop[-1]) + 1):
+        members = np.flatnonzero(gop == g)
+        if np.any(order[members] < order[members[0]]):
+            return []  # open GOP
+        is_wanted = [int(p) in wanted for p in order[members]]
+        last = max((i for i, w in enumerate(is_wanted) if w), default=-1)
+        drop.extend(order[members[last + 1 :]].tolist())
+    return drop
 
 
 def nearest_indices(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -398,10 +439,11 @@ def iter_frames_at(
     ended early (e.g. a truncated download) and ``decode_error`` is raised.
     Rotated (phone) video is turned upright from its display matrix.
 
-    With ``skip_nonref`` the decoder still decodes every reference frame (the others
-    are predicted from them) but skips a non-reference frame (FFmpeg ``skip_frame``
-    NONREF, set per packet) unless it is the nearest to a target: the same frames come
-    out, for less work (most B-frames of x264 footage are non-reference).
+    With ``skip_nonref`` the decoder decodes every reference frame that a wanted frame
+    may be predicted from but skips a non-reference frame (FFmpeg ``skip_frame``
+    NONREF, set per packet) unless it is the nearest to a target, and in a closed GOP
+    gets no packet after the GOP's last wanted one: the same frames come out, for less
+    work (most B-frames of x264 footage are non-reference). See :class:`_SkipPlan`.
     ``stats``, if given, receives ``decoded`` (frames the decoder output) and
     ``frames`` (frames in the stream; 0 when unknown).
     """
@@ -410,18 +452,21 @@ def iter_frames_at(
     targets = _as_targets(timestamps)
     order = np.argsort(targets, kind="stable")
     n = len(order)
-    known = _packet_times(path) if n else None
+    plan = _skip_plan(path, targets) if n else None
     before = None
-    if known is not None and skip_nonref:
-        wanted = set(known[0][nearest_indices(known[1], targets)].tolist())
+    if plan is not None and skip_nonref:
 
-        def before(packet: av.Packet) -> None:
+        def before(packet: av.Packet) -> bool:
+            if packet.size == 0:  # flush
+                return True
+            if packet.pts in plan.drop:
+                return False
             # the setting travels with the packet to the decoding thread (frame threads)
-            wanted_here = packet.pts in wanted or packet.size == 0
-            context.skip_frame = "DEFAULT" if wanted_here else "NONREF"
+            context.skip_frame = "DEFAULT" if packet.pts in plan.wanted else "NONREF"
+            return True
 
     if stats is not None:
-        stats["frames"] = 0 if known is None else len(known[0])
+        stats["frames"] = 0 if plan is None else plan.frames
         stats["decoded"] = 0
     with _open(path) as container:
         stream = _video_stream(container, path, threads)
