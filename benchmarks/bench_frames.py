@@ -63,6 +63,9 @@ def opencv_frames(path: Path, stamps: np.ndarray) -> tuple[np.ndarray, np.ndarra
         for i, t in enumerate(stamps):
             cap.set(cv2.CAP_PROP_POS_MSEC, float(t) * 1000.0)
             ok, bgr = cap.read()
+            if not ok:  # past the last frame: clamp to it, as decode_frames does
+                cap.set(cv2.CAP_PROP_POS_FRAMES, cap.get(cv2.CAP_PROP_FRAME_COUNT) - 1)
+                ok, bgr = cap.read()
             if not ok:
                 raise RuntimeError(f"OpenCV read nothing at {t} s")
             times[i] = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0

@@ -9,10 +9,12 @@ Benchmarks (see benchmarks/README.md for what each ratio means):
   frames   bench_frames.py: 1080p 150 s x264 trailer: OpenCV seek+read+resize per timestamp
            and one full pass / skipping non-reference frames; decoder threads vs decoders
   audio    bench_audio.py: the seed's mp3 + librosa.load chain / our decode, with features
+  pipeline bench_pipeline.py: ResNet-50 shard job on 1080p trailers vs decode alone and
+           predict_on_batch alone; decode_threads 1 vs 2
   extract  bench_extract.py: backbone per trailer / per shard; eager call / predict_on_batch;
            serial decode-then-embed / decode threads overlapping inference
   storage  bench_storage.py: float32 / float16 Parquet shards (bytes, read time), LMTD-9 sizes
-  dag      bench_dag.py: `snakemake -n` seconds for 4,021 trailers in 64 shards (a figure)
+  dag      bench_dag.py: `snakemake -n` seconds for 4,021 and 40,000 trailers, 64 shards
 
 Every comparison is timed side by side in one process, interleaved, and reported as a ratio
 of medians: the machine is shared, absolute times are not comparable between runs.
@@ -37,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import SUMMARY_HEADER, Result, figure, print_table, ratio  # noqa: E402
 
-BENCHES = ("decode", "frames", "audio", "extract", "storage", "dag")
+BENCHES = ("decode", "frames", "audio", "pipeline", "extract", "storage", "dag")
 
 
 class _Tee(io.TextIOBase):
@@ -89,6 +91,12 @@ def run_audio(quick: bool) -> list[Result]:
     return bench_audio.run(quick)
 
 
+def run_pipeline(quick: bool) -> list[Result]:
+    import bench_pipeline
+
+    return bench_pipeline.run(quick)
+
+
 def run_extract(quick: bool) -> list[Result]:
     import bench_extract
 
@@ -111,6 +119,7 @@ RUNNERS = {
     "decode": run_decode,
     "frames": run_frames,
     "audio": run_audio,
+    "pipeline": run_pipeline,
     "extract": run_extract,
     "storage": run_storage,
     "dag": run_dag,
