@@ -15,6 +15,8 @@ Benchmarks (see benchmarks/README.md for what each ratio means):
            serial decode-then-embed / decode threads overlapping inference
   storage  bench_storage.py: float32 / float16 Parquet shards (bytes, read time), LMTD-9 sizes
   dag      bench_dag.py: `snakemake -n` seconds for 4,021 and 40,000 trailers, 64 shards
+  dvc      bench_dvc.py: `dvc status` and a no-op `dvc repro` of the features stage with
+           4,021 trailers' shards and reports in place
 
 Every comparison is timed side by side in one process, interleaved, and reported as a ratio
 of medians: the machine is shared, absolute times are not comparable between runs.
@@ -39,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import SUMMARY_HEADER, Result, figure, print_table, ratio  # noqa: E402
 
-BENCHES = ("decode", "frames", "audio", "pipeline", "extract", "storage", "dag")
+BENCHES = ("decode", "frames", "audio", "pipeline", "extract", "storage", "dag", "dvc")
 
 
 class _Tee(io.TextIOBase):
@@ -115,6 +117,12 @@ def run_dag(quick: bool) -> list[Result]:
     return bench_dag.run(quick)
 
 
+def run_dvc(quick: bool) -> list[Result]:
+    import bench_dvc
+
+    return bench_dvc.run(quick)
+
+
 RUNNERS = {
     "decode": run_decode,
     "frames": run_frames,
@@ -123,6 +131,7 @@ RUNNERS = {
     "extract": run_extract,
     "storage": run_storage,
     "dag": run_dag,
+    "dvc": run_dvc,
 }
 
 
