@@ -93,3 +93,31 @@ def test_packets_are_dropped_only_after_the_last_wanted_one_of_a_closed_gop():
     assert _droppable(closed, key, {6}) == [0, 2, 1, 3, 5, 7, 8, 9]
     opened = np.array([0, 2, 1, 3, 5, 4, 6, 7, 8, 9])  # 4 decoded after keyframe 5
     assert _droppable(opened, key, {1, 8}) == []
+
+
+def test_extracted_features_equal_those_of_every_frame_decoded(tmp_path: Path):
+    """The shard job (which skips) writes the features the unskipped frames give."""
+    from moviegenre.features.backbones import build_backbone
+    from moviegenre.features.extract import extract_visual_shard
+    from moviegenre.features.shards import read_visual_shard
+    from moviegenre.features.timestamps import frame_timestamps
+
+    path = write_test_video(tmp_path / "t.mp4", 9.0, fps=24, size=(96, 64), audio=False)
+    frames_cfg = {"start_s": 5.0, "end_s": 120.0, "count": 116}
+    backbone_cfg = {"name": "mobilenetv3small", "weights": "none", "batch_size": 32}
+    backbone = build_backbone("mobilenetv3small", "none")
+    out = tmp_path / "visual.parquet"
+    statuses = extract_visual_shard(
+        {"000001": path},
+        out,
+        tmp_path / "visual.status.csv",
+        frames_cfg,
+        backbone_cfg,
+        {"decode_threads": 2, "min_duration_s": 6.0},
+        backbone,
+    )
+    assert [s.status for s in statuses] == ["ok"]
+    stamps = frame_timestamps(9.0)
+    every_frame = decode_frames(path, stamps, skip_nonref=False)
+    expected = backbone.embed(every_frame, 32).astype(np.float16)
+    assert np.array_equal(read_visual_shard(out).of(0), expected)
