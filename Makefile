@@ -35,6 +35,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: setup
+	$(BIN)/python -c "import cv2" 2>/dev/null || $(BIN)/pip install --quiet -c constraints.txt -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -99,10 +99,13 @@ def run(
     trailers: int | None = None,
     shards: int | None = None,
     repeats: int | None = None,
+    scale: tuple[int, ...] | None = None,
 ) -> list[Result]:
+    """``snakemake -n`` for ``trailers`` (and each of ``scale``: e.g. 40,000) trailers."""
     n = trailers or (400 if quick else 4021)
     n_shards = shards or (8 if quick else 64)
     reps = repeats or (1 if quick else 2)
+    more = scale if scale is not None else (() if quick else (40_000,))
     with tempfile.TemporaryDirectory(prefix="bench_dag_") as name:
         tmp = Path(name)
         repo = copy_repo(tmp / "repo")
@@ -117,6 +120,15 @@ def run(
                 seconds, jobs[label], _ = dry_run(repo)
                 times[label].append(seconds)
                 print(f"  run {r + 1} {label:5s} {seconds:7.2f} s, {jobs[label]} jobs")
+        scaled = []
+        for count in more:  # one dry run each: a figure for a larger archive
+            videos = empty_videos(tmp / f"videos-{count}", count)
+            set_params(repo, videos, n_shards)
+            seconds, planned, _ = dry_run(repo)
+            print(f"  {count} trailers: {seconds:7.2f} s, {planned} jobs")
+            scaled.append(
+                figure("dag", f"snakemake -n, {count} trailers, {n_shards} shards", seconds, "s")
+            )
     full_s, empty_s = median(times["full"]), median(times["empty"])
     print(
         f"  {n} trailers: {full_s:.2f} s for {jobs['full']} jobs; no trailers: {empty_s:.2f} s "
@@ -126,6 +138,7 @@ def run(
         figure("dag", f"snakemake -n, {n} trailers, {n_shards} shards", full_s, "s"),
         figure("dag", "jobs planned", jobs["full"], "jobs"),
         figure("dag", "snakemake -n, no trailers (start-up)", empty_s, "s"),
+        *scaled,
     ]
 
 

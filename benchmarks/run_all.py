@@ -6,10 +6,17 @@
 
 Benchmarks (see benchmarks/README.md for what each ratio means):
   decode   bench_decode.py: seek per timestamp / one sequential pass (130 s trailer, 1 fps)
+  frames   bench_frames.py: 1080p 150 s x264 trailer: OpenCV seek+read+resize per timestamp
+           and one full pass / skipping non-reference frames; decoder threads vs decoders
+  audio    bench_audio.py: the seed's mp3 + librosa.load chain / our decode, with features
+  pipeline bench_pipeline.py: ResNet-50 shard job on 1080p trailers vs decode alone and
+           predict_on_batch alone; decode_threads 1 vs 2
   extract  bench_extract.py: backbone per trailer / per shard; eager call / predict_on_batch;
            serial decode-then-embed / decode threads overlapping inference
   storage  bench_storage.py: float32 / float16 Parquet shards (bytes, read time), LMTD-9 sizes
-  dag      bench_dag.py: `snakemake -n` seconds for 4,021 trailers in 64 shards (a figure)
+  dag      bench_dag.py: `snakemake -n` seconds for 4,021 and 40,000 trailers, 64 shards
+  dvc      bench_dvc.py: `dvc status` and a no-op `dvc repro` of the features stage with
+           4,021 trailers' shards and reports in place
 
 Every comparison is timed side by side in one process, interleaved, and reported as a ratio
 of medians: the machine is shared, absolute times are not comparable between runs.
@@ -34,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import SUMMARY_HEADER, Result, figure, print_table, ratio  # noqa: E402
 
-BENCHES = ("decode", "extract", "storage", "dag")
+BENCHES = ("decode", "frames", "audio", "pipeline", "extract", "storage", "dag", "dvc")
 
 
 class _Tee(io.TextIOBase):
@@ -74,6 +81,24 @@ def run_decode(quick: bool) -> list[Result]:
     ]
 
 
+def run_frames(quick: bool) -> list[Result]:
+    import bench_frames
+
+    return bench_frames.run(quick)
+
+
+def run_audio(quick: bool) -> list[Result]:
+    import bench_audio
+
+    return bench_audio.run(quick)
+
+
+def run_pipeline(quick: bool) -> list[Result]:
+    import bench_pipeline
+
+    return bench_pipeline.run(quick)
+
+
 def run_extract(quick: bool) -> list[Result]:
     import bench_extract
 
@@ -92,7 +117,22 @@ def run_dag(quick: bool) -> list[Result]:
     return bench_dag.run(quick)
 
 
-RUNNERS = {"decode": run_decode, "extract": run_extract, "storage": run_storage, "dag": run_dag}
+def run_dvc(quick: bool) -> list[Result]:
+    import bench_dvc
+
+    return bench_dvc.run(quick)
+
+
+RUNNERS = {
+    "decode": run_decode,
+    "frames": run_frames,
+    "audio": run_audio,
+    "pipeline": run_pipeline,
+    "extract": run_extract,
+    "storage": run_storage,
+    "dag": run_dag,
+    "dvc": run_dvc,
+}
 
 
 def _machine() -> str:

@@ -1,6 +1,6 @@
 """Decode a trailer's frames and sound with PyAV (no ffmpeg subprocess, no temporary files).
 
-Frames come from ONE sequential decoding pass: METHOD.md samples about one frame a
+Frames come from ONE sequential decoding pass: docs/method.md samples about one frame a
 second over two minutes, and seeking per timestamp (what the seed does with OpenCV)
 re-decodes from the previous keyframe every time, which costs several times more
 (see ``benchmarks/bench_decode.py``). Only the picked frames are colour-converted and
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import codecs
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,15 +232,24 @@ def _as_targets(timestamps: np.ndarray) -> np.ndarray:
     return targets
 
 
-def _decoded(container: av.container.InputContainer, stream, path: Path) -> Iterator:
+def _decoded(
+    container: av.container.InputContainer,
+    stream,
+    path: Path,
+    before: Callable[[av.Packet], bool] | None = None,
+) -> Iterator:
     """Decoded frames of ``stream``, skipping up to MAX_BAD_PACKETS corrupt packets.
 
     ``container.decode`` stops at the first packet the decoder rejects; real downloads
     have the odd damaged packet, which should cost a frame, not the trailer.
+    ``before(packet)`` runs before each packet goes to the decoder (frame skipping);
+    when it returns False the packet is not decoded at all.
     """
     bad = 0
     try:
         for packet in container.demux(stream):
+            if before is not None and not before(packet):
+                continue
             try:
                 frames = packet.decode()
             except av.FFmpegError as exc:
@@ -329,6 +338,85 @@ def _first_frame_rotation(
     return 0
 
 
+@dataclass(frozen=True)
+class _SkipPlan:
+    """Which packets a pass must decode to output exactly the frames nearest the targets.
+
+    ``wanted``: pts of the frames nearest some target (never skipped). ``drop``: pts of
+    packets not sent to the decoder at all: in a closed GOP, those after the GOP's last
+    wanted packet in decode order (nothing decoded later refers back to them: frames only
+    refer to frames decoded before them, and the next keyframe starts afresh). ``frames``:
+    frames in the stream.
+    """
+
+    wanted: frozenset
+    drop: frozenset
+    frames: int
+
+
+def _skip_plan(path: Path, targets: np.ndarray) -> _SkipPlan | None:
+    """Plan the skipping from a packets-only pass (no decoding: a few ms per trailer).
+
+    None when a packet has no pts (e.g. some AVI files) or the file cannot be read here:
+    then every frame is decoded, as without skipping.
+    """
+    try:
+        with _open(path) as container:
+            stream = container.streams.video[0]
+            origin = _origin_s(container)
+            pts, key = [], []
+            for packet in container.demux(stream):
+                if packet.size == 0:  # the flush packet at the end
+                    continue
+                if packet.pts is None:
+                    return None
+                pts.append(packet.pts)
+                key.append(bool(packet.is_keyframe))
+            time_base = stream.time_base
+    except (TrailerError, av.FFmpegError, IndexError):
+        return None  # the decoding pass reports what is wrong with the file
+    if not pts or time_base is None:
+        return None
+    order = np.asarray(pts, dtype=np.int64)  # decode order
+    stamps = np.unique(order)
+    wanted = stamps[nearest_indices(stamps * float(time_base) - origin, targets)]
+    return _SkipPlan(
+        frozenset(wanted.tolist()),
+        frozenset(_droppable(order, np.asarray(key), set(wanted.tolist()))),
+        len(stamps),
+    )
+
+
+def _droppable(order: np.ndarray, key: np.ndarray, wanted: set) -> list[int]:
+    """pts of the packets after the last wanted one of their GOP (decode order).
+
+    Only for closed GOPs: if a packet after a keyframe shows before it (an open GOP's
+    leading B-frames, which refer to the previous GOP), nothing is dropped.
+    """
+    gop = np.cumsum(key)  # 0 before the first keyframe: kept
+    drop: list[int] = []
+    for g in range(1, int(gop[-1]) + 1):
+        members = np.flatnonzero(gop == g)
+        if np.any(order[members] < order[members[0]]):
+            return []  # open GOP
+        is_wanted = [int(p) in wanted for p in order[members]]
+        last = max((i for i, w in enumerate(is_wanted) if w), default=-1)
+        drop.extend(order[members[last + 1 :]].tolist())
+    return drop
+
+
+def nearest_indices(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Index into sorted ``times`` of the frame nearest each target (a tie: the earlier).
+
+    Targets before the first frame get the first, after the last get the last: the
+    rule :func:`iter_frames_at` follows on the frames it decodes.
+    """
+    after = np.searchsorted(times, targets, side="left").clip(0, len(times) - 1)
+    before = (after - 1).clip(0, None)
+    take_before = (targets - times[before]) <= (times[after] - targets) + _EPS
+    return np.where(take_before, before, after)
+
+
 def iter_frames_at(
     path: Path | str,
     timestamps: np.ndarray,
@@ -336,49 +424,84 @@ def iter_frames_at(
     threads: int = 0,
     *,
     max_overrun_s: float | None = None,
+    skip_nonref: bool = True,
+    stats: dict | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(target index, RGB uint8 [height, width, 3])`` for every timestamp, in one pass.
 
-    ``size`` is (width, height) after rotation (METHOD.md: 224 x 224, aspect not kept,
+    ``size`` is (width, height) after rotation (docs/method.md: 224 x 224, aspect not kept,
     like the seed's resize). Times are seconds from the container start. The frame
-    picked for target ``t`` is the first decoded frame whose time is >= ``t`` minus
-    half a frame period, i.e. the frame nearest to ``t``. Targets come out in
+    picked for target ``t`` is the frame whose time is nearest to ``t`` (a tie goes to
+    the earlier frame), also on variable-frame-rate video. Targets come out in
     time order (ties in input order) whatever order ``timestamps`` has; repeated
     targets each get their own copy. Targets past the last frame get the last frame
     (clamp), unless they lie more than ``max_overrun_s`` past it: then the video
     ended early (e.g. a truncated download) and ``decode_error`` is raised.
     Rotated (phone) video is turned upright from its display matrix.
+
+    With ``skip_nonref`` the decoder decodes every reference frame that a wanted frame
+    may be predicted from but skips a non-reference frame (FFmpeg ``skip_frame``
+    NONREF, set per packet) unless it is the nearest to a target, and in a closed GOP
+    gets no packet after the GOP's last wanted one: the same frames come out, for less
+    work (most B-frames of x264 footage are non-reference). See :class:`_SkipPlan`.
+    ``stats``, if given, receives ``decoded`` (frames the decoder output) and
+    ``frames`` (frames in the stream; 0 when unknown).
     """
     path = Path(path)
     width, height = _check_size(size)
     targets = _as_targets(timestamps)
     order = np.argsort(targets, kind="stable")
     n = len(order)
+    plan = _skip_plan(path, targets) if n else None
+    before = None
+    if plan is not None and skip_nonref:
+
+        def before(packet: av.Packet) -> bool:
+            if packet.size == 0:  # flush
+                return True
+            if packet.pts in plan.drop:
+                return False
+            # the setting travels with the packet to the decoding thread (frame threads)
+            context.skip_frame = "DEFAULT" if packet.pts in plan.wanted else "NONREF"
+            return True
+
+    if stats is not None:
+        stats["frames"] = 0 if plan is None else plan.frames
+        stats["decoded"] = 0
     with _open(path) as container:
         stream = _video_stream(container, path, threads)
+        context = stream.codec_context
         if n == 0:
             return
         fps = _frame_rate(stream)
         period = 1.0 / fps if fps > 0 else 0.0
-        half = 0.5 * period
         origin = _origin_s(container)
         k = 0
-        last_frame = None
-        last_time = None
+        prev_frame = prev_rgb = None
+        prev_time = 0.0
         rotation = 0
-        for frame in _decoded(container, stream, path):
+        for frame in _decoded(container, stream, path, before):
             if frame.time is not None:
                 t = frame.time - origin
-            elif last_time is not None:
-                t = last_time + period
+            elif prev_frame is not None:
+                t = prev_time + period
             else:
                 t = 0.0
-            if last_frame is None:
+            if prev_frame is None:
                 rotation = _rotation_deg(frame, stream)
-            last_frame, last_time = frame, t
+            if stats is not None:
+                stats["decoded"] += 1
             rgb = None
-            while k < n and t >= targets[order[k]] - half - _EPS:
-                if rgb is None:
+            # targets up to this frame's time: it or the frame before, whichever is nearer
+            while k < n and targets[order[k]] <= t + _EPS:
+                target = targets[order[k]]
+                if prev_frame is not None and target - prev_time <= t - target + _EPS:
+                    if prev_rgb is None:
+                        prev_rgb = _to_rgb(prev_frame, (width, height), rotation)
+                        yield int(order[k]), prev_rgb
+                    else:
+                        yield int(order[k]), prev_rgb.copy()
+                elif rgb is None:
                     rgb = _to_rgb(frame, (width, height), rotation)
                     yield int(order[k]), rgb
                 else:
@@ -386,21 +509,22 @@ def iter_frames_at(
                 k += 1
             if k == n:
                 return
-        if last_frame is None:
+            prev_frame, prev_rgb, prev_time = frame, rgb, t
+        if prev_frame is None:
             raise TrailerError(path, "decode_error", "no video frame could be decoded")
         # the latest target decides: a file cut short still has frames near the first ones
         latest = targets[order[n - 1]]
-        overrun = latest - last_time
+        overrun = latest - prev_time
         if max_overrun_s is not None and overrun > max_overrun_s:
             raise TrailerError(
                 path,
                 "decode_error",
-                f"video ends at {last_time:.2f} s, {overrun:.2f} s before target "
+                f"video ends at {prev_time:.2f} s, {overrun:.2f} s before target "
                 f"{latest:.2f} s (truncated?)",
             )
-        rgb = _to_rgb(last_frame, (width, height), rotation)
+        rgb = prev_rgb if prev_rgb is not None else _to_rgb(prev_frame, (width, height), rotation)
         for j in range(k, n):
-            yield int(order[j]), rgb if j == k else rgb.copy()
+            yield int(order[j]), rgb if j == k and prev_rgb is None else rgb.copy()
 
 
 def decode_frames(
@@ -410,16 +534,27 @@ def decode_frames(
     threads: int = 0,
     *,
     max_overrun_s: float | None = None,
+    skip_nonref: bool = True,
+    stats: dict | None = None,
 ) -> np.ndarray:
     """uint8 [len(timestamps), height, width, 3] in the order of ``timestamps`` (one pass).
 
-    ``max_overrun_s``: see :func:`iter_frames_at` (None clamps late targets whatever the gap).
+    ``max_overrun_s``, ``skip_nonref``, ``stats``: see :func:`iter_frames_at` (None clamps
+    late targets whatever the gap).
     """
     width, height = _check_size(size)
     targets = _as_targets(timestamps)
     out = np.empty((len(targets), height, width, 3), dtype=np.uint8)
     filled = np.zeros(len(targets), dtype=bool)
-    frames = iter_frames_at(path, targets, (width, height), threads, max_overrun_s=max_overrun_s)
+    frames = iter_frames_at(
+        path,
+        targets,
+        (width, height),
+        threads,
+        max_overrun_s=max_overrun_s,
+        skip_nonref=skip_nonref,
+        stats=stats,
+    )
     for index, rgb in frames:
         out[index] = rgb
         filled[index] = True
