@@ -81,14 +81,11 @@ def copy_repo(dest: Path, params: dict | None = None) -> Path:
     ).stdout.split(b"\0")
     for name in filter(None, files):
         source = REPO / os.fsdecode(name)
-        if not source.is_symlink() and (not source.exists() or source.is_dir()):
-            continue  # e.g. a deleted file still in the index; the `profiles` link is kept
+        if not source.is_file():
+            continue  # e.g. a deleted file still in the index
         target = dest / os.fsdecode(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(os.readlink(source))
-        else:
-            shutil.copy2(source, target)
+        shutil.copy2(source, target)
     set_params(dest, deep_update(yaml.safe_load(yaml.safe_dump(TINY_PARAMS)), params or {}))
     for cmd in (
         ["git", "init", "-q", "-b", "main"],
