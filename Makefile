@@ -24,13 +24,20 @@ run: setup
 	$(BIN)/dvc repro
 	$(BIN)/python -m moviegenre.cli summary
 
+# Snakemake files are not Python to ruff: snakefmt and snakemake --lint check them.
+SMK := Snakefile $(wildcard workflow/rules/*.smk)
+
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check $(SMK)
+	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check $(SMK)
+	$(BIN)/snakemake --lint
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

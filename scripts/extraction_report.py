@@ -5,10 +5,10 @@ from pathlib import Path
 
 from moviegenre.features.report import write_report
 from moviegenre.features.status import read_status_csv
-from moviegenre.logs import setup_logging
+from moviegenre.logs import capture_rule_log
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
-setup_logging(snakemake.log[0])
+capture_rule_log(snakemake.log[0])
 rows = [row for path in snakemake.input.status for row in read_status_csv(Path(path))]
 summary = write_report(
     rows, snakemake.params.trailers, Path(snakemake.output.report), Path(snakemake.output.summary)
