@@ -26,13 +26,20 @@ run: setup
 	$(BIN)/dvc repro
 	$(BIN)/python -m moviegenre.cli summary
 
+# Snakemake files are not Python to ruff: snakefmt and snakemake --lint check them.
+SMK := Snakefile $(wildcard workflow/rules/*.smk)
+
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check $(SMK)
+	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check $(SMK)
+	$(BIN)/snakemake --lint
 
 bench: setup
 	$(BIN)/python -c "import cv2" 2>/dev/null || $(BIN)/pip install --quiet -c constraints.txt -e ".[dev,bench]"

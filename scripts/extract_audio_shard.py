@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from moviegenre.features.extract import extract_audio_shard
-from moviegenre.logs import setup_logging
+from moviegenre.logs import capture_rule_log
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
-setup_logging(snakemake.log[0])
+capture_rule_log(snakemake.log[0])
 videos = {Path(p).stem: Path(p) for p in snakemake.input.videos}
 extract_audio_shard(
     videos,

@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from moviegenre.features.extract import extract_visual_shard
-from moviegenre.logs import setup_logging
+from moviegenre.logs import capture_rule_log
 from moviegenre.runtime import configure_tensorflow
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
-setup_logging(snakemake.log[0])
+capture_rule_log(snakemake.log[0])
 configure_tensorflow(threads=snakemake.threads)
 videos = {Path(p).stem: Path(p) for p in snakemake.input.videos}
 extract_visual_shard(

@@ -6,10 +6,10 @@ from pathlib import Path
 from moviegenre.data.trailers import screen_trailers
 from moviegenre.features.report import write_report
 from moviegenre.features.status import read_status_csv
-from moviegenre.logs import setup_logging
+from moviegenre.logs import capture_rule_log
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
-setup_logging(snakemake.log[0])
+capture_rule_log(snakemake.log[0])
 rows = [row for path in snakemake.input.status for row in read_status_csv(Path(path))]
 # The folder entries the workflow could not take (common.smk screens them the same way).
 _, rejected = screen_trailers(snakemake.config["data"]["videos_dir"], snakemake=True)

@@ -103,14 +103,11 @@ def copy_repo(dest: Path, params: dict | None = None, source: Path = REPO) -> Pa
     """The repository's source files (see source_files), as a fresh git repo with DVC."""
     for name in source_files(source):
         path = source / name
-        if not path.is_symlink() and (not path.exists() or path.is_dir()):
-            continue  # e.g. a deleted file still in the index; the `profiles` link is kept
+        if not path.is_file():
+            continue  # e.g. a deleted file still in the index
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_symlink():
-            target.symlink_to(os.readlink(path))
-        else:
-            shutil.copy2(path, target)
+        shutil.copy2(path, target)
     set_params(dest, deep_update(yaml.safe_load(yaml.safe_dump(TINY_PARAMS)), params or {}))
     for cmd in (
         ["git", "init", "-q", "-b", "main"],

@@ -182,11 +182,11 @@ def test_killed_extraction_reruns_to_identical_outputs(
 def test_plain_snakemake_command_reruns_incomplete_jobs(tmp_path: Path) -> None:
     """A shard killed between its two writes (or just after) is marked incomplete; the
     plain command must redo it, which needs the profile's rerun-incomplete."""
-    profile = yaml.safe_load((REPO / "workflow/profiles/default/config.yaml").read_text())
+    profile = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
     assert profile["rerun-incomplete"] is True and profile["keep-going"] is True
     repo = copy_repo(tmp_path / "repo")
     result = run(["snakemake", "-n", "--cores", "2", "--resources", "gpu=1"], repo)
-    assert "Using workflow specific profile" in result.stdout + result.stderr
+    assert "workflow specific profile profiles/default" in result.stdout + result.stderr
 
 
 def test_truncated_or_short_shards_are_never_read_as_valid(reference: dict, tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -20,3 +21,22 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
         handlers=handlers,
         force=True,
     )
+
+
+def capture_rule_log(log_file: str | Path, level: int = logging.INFO) -> None:
+    """Send this process's stdout and stderr to a Snakemake rule's log file.
+
+    At the file-descriptor level, so the log also holds what bypasses Python's logging:
+    TensorFlow's C++ messages, warnings, and the traceback of an uncaught exception.
+    Snakemake shows the file on failure (show-failed-logs); on a cluster it is the one
+    place a job's errors are kept.
+    """
+    path = Path(log_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, sys.stdout.fileno())
+    os.dup2(fd, sys.stderr.fileno())
+    os.close(fd)
+    setup_logging(level=level)

@@ -7,12 +7,18 @@ rule audio_shard:
     output:
         features=str(paths.AUDIO_FEATURES / "shard-{shard}.parquet"),
         status=str(paths.AUDIO_FEATURES / "shard-{shard}.status.csv"),
+    log:
+        str(LOGS / "audio" / "shard-{shard}.log"),
+    conda:
+        "../../envs/audio.yaml"
+    threads: 1
+    resources:
+        # Measured on 8 s trailers: see README "Running on a cluster"; scale runtime with shard size.
+        mem_mb=2000,
+        runtime=60,
     params:
         audio=config["audio"],
         extraction=config["extraction"],
         code=feature_code_version("audio"),
-    log:
-        str(LOGS / "audio" / "shard-{shard}.log"),
-    threads: 1
     script:
         "../../scripts/extract_audio_shard.py"

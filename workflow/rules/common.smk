@@ -11,7 +11,6 @@ from moviegenre.features.code_version import feature_code_version
 from moviegenre.features.shards import group_by_shard
 from moviegenre.snakemake_locks import clear_stale_locks, forget_owner, record_owner
 
-
 # A bad value stops the run here, before any job, naming the key and what it accepts
 # (the config files are re-read for duplicate keys, which Snakemake's reader merges).
 validate_config(config, files=workflow.configfiles)

@@ -7,9 +7,18 @@ rule extraction_report:
     output:
         report=EXTRACTION_REPORT,
         summary=EXTRACTION_SUMMARY,
-    params:
-        trailers={trailer_id: str(path) for trailer_id, path in TRAILERS.items()},
     log:
         str(LOGS / "extraction_report.log"),
+    # pandas and the package only: the audio environment has both.
+    conda:
+        "../../envs/audio.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        trailers={trailer_id: str(path) for trailer_id, path in TRAILERS.items()},
+        # a new odd folder entry alone changes this, so the report is rewritten to show it
+        rejected=[f"{entry.name}: {entry.reason}" for entry in REJECTED],
     script:
         "../../scripts/extraction_report.py"

@@ -8,15 +8,21 @@ rule visual_shard:
     output:
         features=str(VISUAL_DIR / "shard-{shard}.parquet"),
         status=str(VISUAL_DIR / "shard-{shard}.status.csv"),
+    log:
+        str(LOGS / "visual" / VISUAL_DIR.name / "shard-{shard}.log"),
+    conda:
+        "../../envs/vision.yaml"
+    threads: 2
+    resources:
+        # The only GPU jobs: gpu=1 is a local semaphore (profiles/default) and sbatch --gpus=1
+        # through profiles/slurm.
+        gpu=1,
+        mem_mb=4000,
+        runtime=120,
     params:
         backbone=backbone_params(config["backbone"]),
         frames=config["frames"],
         extraction=config["extraction"],
         code=feature_code_version("visual"),
-    log:
-        str(LOGS / "visual" / VISUAL_DIR.name / "shard-{shard}.log"),
-    threads: 2
-    resources:
-        gpu=1,
     script:
         "../../scripts/extract_visual_shard.py"
