@@ -80,7 +80,11 @@ def junit_outcomes(report: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_sources(tmp_path_factory.mktemp("guards") / "pristine")
+    copy = copy_sources(tmp_path_factory.mktemp("guards") / "pristine")
+    # its own (empty) git repo, so `git apply` resolves paths from the copy's root wherever
+    # the temporary folder lies
+    subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
+    return copy
 
 
 def test_every_guard_names_tests_and_a_change() -> None:
