@@ -78,6 +78,18 @@ def junit_outcomes(report: Path) -> dict[str, str]:
     return outcomes
 
 
+def apply_guard(patch: Path, copy: Path) -> None:
+    """Apply a guard to a copy; one that no longer applies is an error, never a skip."""
+    applied = subprocess.run(
+        ["git", "apply", "--verbose", str(patch)], cwd=copy, capture_output=True, text=True
+    )
+    if applied.returncode != 0:
+        raise AssertionError(
+            f"{patch.name} no longer applies to the tree: update the guard with the code it "
+            f"guards ({parse_header(patch)[0]}).\n{applied.stderr}"
+        )
+
+
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = copy_sources(tmp_path_factory.mktemp("guards") / "pristine")
@@ -107,18 +119,23 @@ def test_copies_import_their_own_source(pristine: Path, tmp_path: Path) -> None:
     assert Path(out.stdout.strip()).is_relative_to(copy / "src"), out.stdout
 
 
+def test_a_stale_guard_fails_loudly(pristine: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(pristine, copy)
+    text = GUARDS[0].read_text()
+    stale = tmp_path / "stale.patch"
+    removed = next(line for line in text.splitlines() if line.startswith("-    "))
+    stale.write_text(text.replace(removed, removed + "  # code that changed since"))
+    with pytest.raises(AssertionError, match="no longer applies"):
+        apply_guard(stale, copy)
+
+
 @pytest.mark.parametrize("patch", GUARDS, ids=[p.stem for p in GUARDS])
 def test_guard_is_caught_by_its_tests(patch: Path, pristine: Path, tmp_path: Path) -> None:
     what, tests = parse_header(patch)
     copy = tmp_path / "repo"
     shutil.copytree(pristine, copy)
-    applied = subprocess.run(
-        ["git", "apply", "--verbose", str(patch)], cwd=copy, capture_output=True, text=True
-    )
-    assert applied.returncode == 0, (
-        f"{patch.name} no longer applies to the tree: update the guard with the code it "
-        f"guards ({what}).\n{applied.stderr}"
-    )
+    apply_guard(patch, copy)
     report = tmp_path / "junit.xml"
     cmd = [
         sys.executable,
