@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from moviegenre.models.architectures import (  # noqa: E402
+from moviegenre.models.architectures import (
     DEFAULT_PARAMS,
     MODEL_NAMES,
     branch_slices,
     build_model,
 )
-from moviegenre.models.train import load_model  # noqa: E402
+from moviegenre.models.train import load_model
 
 DIM = 8  # the feature width does not change the structure; small keeps the tests fast
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -37,15 +38,28 @@ def test_random_network_gives_usable_float16_features(small) -> None:
 
 
 def test_weights_from_a_local_file(small, tmp_path: Path) -> None:
-    weights_file = tmp_path / "mobilenet.weights.h5"
-    small.model.save_weights(weights_file)
-    loaded = build_backbone("mobilenetv3small", str(weights_file))
-    np.testing.assert_allclose(
-        loaded.embed(_frames()).astype(np.float32),
-        small.embed(_frames()).astype(np.float32),
-        rtol=1e-3,
-        atol=1e-3,
+    """The file's weights are the ones used: they differ from the seeded random network's.
+
+    Every weight is scaled by its own factor in [0.7, 1.3] (positive, so BatchNorm variances
+    stay valid) in a clone, leaving the shared fixture as it is.
+    """
+    import keras
+
+    rng = np.random.default_rng(11)
+    clone = keras.models.clone_model(small.model)
+    clone.set_weights(
+        [w * rng.uniform(0.7, 1.3, np.shape(w)).astype(w.dtype) for w in small.model.get_weights()]
     )
+    perturbed = dataclasses.replace(small, model=clone)
+    weights_file = tmp_path / "mobilenet.weights.h5"
+    clone.save_weights(weights_file)
+    loaded = build_backbone("mobilenetv3small", str(weights_file))
+    got = loaded.embed(_frames()).astype(np.float32)
+    want = perturbed.embed(_frames()).astype(np.float32)
+    seeded = small.embed(_frames()).astype(np.float32)
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+    assert np.abs(want - seeded).mean() > 0.05 * np.abs(seeded).mean()  # tells them apart
+    assert not np.allclose(got, seeded, rtol=1e-3, atol=1e-3)
 
 
 def test_weights_resolution_and_errors(tmp_path: Path) -> None:

@@ -1,18 +1,22 @@
 """End to end: the real `snakemake` on tiny synthetic trailers in a temporary repo copy.
 
 Extract everything, run again (nothing to do), add one trailer (only its shard's jobs),
-change a feature option (only the shards it touches).
+change a feature option or a feature module (only the shards it touches), and a real run
+of an audio-only change that leaves the visual shards as they were. Tests that change files
+work on their own copy of the shared extraction, so the tests run in any order.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import copy_repo, run, set_params
+from conftest import copy_repo, run, set_params, tool_env
 
 from moviegenre.features.shards import (
     group_by_shard,
@@ -77,11 +81,19 @@ def test_second_run_does_nothing(extracted: Path) -> None:
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_adding_a_trailer_reruns_only_its_shard(extracted: Path) -> None:
+def own_copy(extracted: Path, tmp_path: Path) -> Path:
+    """A copy of the shared extraction for a test that changes files (times kept)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(extracted, repo, symlinks=True)
+    return repo
+
+
+def test_adding_a_trailer_reruns_only_its_shard(extracted: Path, tmp_path: Path) -> None:
     import numpy as np
 
     from moviegenre.data.synth import SynthConfig, write_trailer
 
+    extracted = own_copy(extracted, tmp_path)  # the shared fixture keeps its 12 trailers
     videos = extracted / "data/synthetic/trailers"
     new_id = "900001"
     config = SynthConfig(count=1, duration_s=8.0, width=64, height=48, fps=6)
@@ -131,4 +143,65 @@ def test_an_option_reruns_only_the_shards_it_touches(extracted: Path, updates, e
     shard_rules = {rule for rule in jobs if rule.endswith("_shard")}
     assert shard_rules == expected, jobs
     n_shards = len(list((extracted / "results/features/audio").glob("shard-*.parquet")))
+    assert all(jobs[rule] == n_shards for rule in expected), jobs
+
+
+def _shard_files(repo: Path) -> dict[str, tuple[int, bytes]]:
+    """(mtime, bytes) of every shard file, visual and audio."""
+    files = sorted((repo / "results/features").rglob("shard-*.parquet"))
+    return {str(p.relative_to(repo)): (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
+
+
+def test_an_audio_only_parameter_rewrites_audio_shards_and_keeps_visual(
+    extracted: Path, tmp_path: Path
+) -> None:
+    """A real run, not a dry run: visual shards stay byte for byte with their times."""
+    repo = own_copy(extracted, tmp_path)
+    before = _shard_files(repo)
+    set_params(repo, {"audio": {"resampler": "kaiser_best"}})
+    run(SNAKEMAKE, repo)
+    after = _shard_files(repo)
+    assert sorted(after) == sorted(before)
+    visual = {k for k in before if k.startswith("results/features/visual/")}
+    audio = set(before) - visual
+    assert visual and audio
+    assert all(after[k] == before[k] for k in visual)
+    assert all(after[k][0] != before[k][0] for k in audio)  # every audio shard rewritten
+    for name in audio:
+        meta = read_metadata(repo / name)
+        assert meta["audio"]["resampler"] == "kaiser_best", meta
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("sound.py", {"audio_shard"}),
+        ("timestamps.py", {"visual_shard"}),
+        ("decode.py", {"audio_shard", "visual_shard"}),
+    ],
+)
+def test_a_feature_code_change_reruns_the_shards_it_touches(
+    extracted: Path, tmp_path: Path, module: str, expected: set[str]
+) -> None:
+    """Editing a feature module changes the rule's `code` parameter of the kinds that run it.
+
+    Snakemake runs with the copy's own `src` first on sys.path, so the copy's edit is the
+    code it hashes (checked: before the edit there is nothing to do).
+    """
+    repo = own_copy(extracted, tmp_path)
+    env = {**tool_env(), "PYTHONPATH": str(repo / "src")}
+
+    def dry_run() -> str:
+        result = subprocess.run(
+            [*SNAKEMAKE, "-n"], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        return result.stdout + result.stderr
+
+    assert "Nothing to be done" in dry_run()
+    source = repo / "src/moviegenre/features" / module
+    source.write_text(source.read_text() + "\n# an edit\n")
+    jobs = _jobs(dry_run())
+    assert {rule for rule in jobs if rule.endswith("_shard")} == expected, jobs
+    n_shards = len(list((repo / "results/features/audio").glob("shard-*.parquet")))
     assert all(jobs[rule] == n_shards for rule in expected), jobs

@@ -72,11 +72,13 @@ def test_thresholds_differ_per_genre_and_apply_per_column(toy):
 
 
 def test_youden_single_class_and_clipping():
-    y = np.array([[0, 1], [0, 0], [0, 1]])
-    s = np.array([[0.3, 0.9], [0.2, 0.1], [0.7, 0.8]])
+    y = np.array([[0, 1, 1], [0, 0, 0], [0, 1, 0]])
+    s = np.array([[0.3, 0.9, 0.1], [0.2, 0.1, 0.9], [0.7, 0.8, 0.8]])
     t = youden_thresholds(y, s)
-    assert t[0] == 0.5
-    assert 0.0 <= t[1] <= 1.0 and np.isfinite(t).all()
+    assert t[0] == 0.5  # one class only: no ROC curve
+    assert t[1] == 0.8  # the lowest score that still separates: J = 1
+    # anti-correlated: "predict nothing" (roc_curve's +inf, J = 0) wins the tie, clipped to 1
+    assert t[2] == 1.0
 
 
 # metrics ---------------------------------------------------------------------------------------

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 
 from moviegenre.config import load_params
-from moviegenre.fusion.svm import load_svms
+from moviegenre.dataset import load_dataset
+from moviegenre.fusion.svm import fusion_features, load_svms
 from moviegenre.genres import GENRES_9
 from moviegenre.predictions import predictions_path, read_predictions, write_predictions
 from moviegenre.stacking import insample_path
-from moviegenre.stages.fuse import run_audio, run_fusion, svm_path
+from moviegenre.stages.fuse import make_svms, run_audio, run_fusion, svm_path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,6 +80,53 @@ def test_fusion_learns_from_validation_rows(tmp_path, monkeypatch, config) -> No
     assert not rows["audio_missing"].any() and np.isfinite(fused).all()
     assert not np.allclose(fused, visual)  # the SVMs, not a pass-through
     assert load_svms(svm_path("fusion_cnn1d")).best_params_
+
+
+def _drop_audio(root: Path, rows: list[int]) -> None:
+    """Mark some trailers as having no sound (zero audio rows, `has_audio` False)."""
+    directory = root / "results/dataset"
+    index = pd.read_parquet(directory / "index.parquet")
+    index.loc[rows, "has_audio"] = False
+    index.to_parquet(directory / "index.parquet", index=False)
+    audio = np.load(directory / "audio.npy")
+    audio[rows] = 0
+    np.save(directory / "audio.npy", audio)
+
+
+@pytest.mark.parametrize("stage", ["fusion", "audio"])
+def test_svms_fit_the_protocol_rows_and_score_them_out_of_fold(
+    tmp_path, monkeypatch, config, stage
+) -> None:
+    """Exactly train+valid trailers with audio are fitted; their scores are out-of-fold.
+
+    The expected table is rebuilt from its definition: SVMs fitted on those rows, their
+    out-of-fold probabilities on those rows, the fitted SVMs' probabilities on the others
+    (test, and nothing for trailers without audio, which the no-audio policy fills). Fitting
+    train only, adding test rows, or keeping in-sample scores all change the numbers.
+    """
+    monkeypatch.chdir(tmp_path)
+    _, visual = _dataset(tmp_path, with_audio=True)
+    _drop_audio(tmp_path, [3, 33, 50])  # one train, one valid, one test trailer
+    if stage == "fusion":
+        run_fusion(config, "cnn1d")
+    else:
+        run_audio(config)
+    model = "fusion_cnn1d" if stage == "fusion" else "audio"
+    rows, got = read_predictions(predictions_path(model), GENRES_9)
+
+    data = load_dataset()
+    has_audio = data.index["has_audio"].to_numpy()
+    splits = data.index["split"].to_numpy()
+    features = fusion_features(data.audio, visual if stage == "fusion" else None)
+    fit = np.flatnonzero(np.isin(splits, ("train", "valid")) & has_audio)
+    assert len(fit) == 46
+    svms = make_svms(config).fit(features[fit], data.labels[fit])
+    expected = svms.predict_proba(features)
+    in_sample = expected[fit].copy()
+    expected[fit] = svms.oof_predict_proba(features[fit], data.labels[fit])
+    assert not np.allclose(expected[fit], in_sample, atol=1e-3)  # the check can tell them apart
+    np.testing.assert_allclose(got[has_audio], expected[has_audio], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(rows["audio_missing"].to_numpy(), ~has_audio)
 
 
 @pytest.mark.parametrize("stage", ["fusion", "audio"])

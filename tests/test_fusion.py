@@ -58,8 +58,10 @@ def test_fusion_features_and_grids():
     f = fusion_features(audio, visual)
     assert f == pytest.approx(np.array([[0, 1, 0.2, 0.9, 0.1], [1, 0, 0.5, 0.5, 0.5]]))
     assert fusion_features(audio, None) == pytest.approx(minmax_rows(audio))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"visual_probs must be \[N, G\] with N = 2 audio rows"):
         fusion_features(audio, visual[:1])
+    with pytest.raises(ValueError, match=r"got shape \(3,\)"):
+        fusion_features(audio, visual[0])  # 1-D: numpy would broadcast it without the check
     assert len(DEFAULT_C_GRID) == len(DEFAULT_GAMMA_GRID) == 14
     assert DEFAULT_C_GRID[0] == pytest.approx(1e-2) and DEFAULT_C_GRID[-1] == pytest.approx(1e5)
     assert DEFAULT_GAMMA_GRID[0] == pytest.approx(1e-5) and DEFAULT_GAMMA_GRID[-1] == 1.0

@@ -8,6 +8,7 @@ file may ever be taken for a valid one.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -73,6 +74,52 @@ def wait_for(condition, timeout: float, what: str, process: subprocess.Popen) ->
         time.sleep(0.05)
     kill_group(process)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def group_stopped(pgid: int) -> bool:
+    """Whether every live process of the group is stopped (state T) or a zombie (Z)."""
+    states = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:
+            states.append(fields[0])
+    return all(state in "TtZ" for state in states)
+
+
+def stop_mid_shard(process: subprocess.Popen, logs: Path, outputs: Path) -> str:
+    """Freeze the run (SIGSTOP to its group) while a visual shard is part done; its name.
+
+    Progress in a shard's log does not mean the shard is still running when a signal lands:
+    it may finish in between (the race a plain SIGKILL after the log check had). A frozen
+    group writes nothing more, so the output check made then is final; a shard found
+    finished is let go (SIGCONT) and another one awaited.
+    """
+    done: set[str] = set()
+
+    def shard_in_progress() -> str | None:
+        for log in sorted(logs.glob("shard-*.log")) if logs.is_dir() else []:
+            text = log.read_text()
+            if log.stem not in done and re.search(
+                r"visual shard-\d{4}: [1-9]\d*/\d+ trailers", text
+            ):
+                return log.stem
+        return None
+
+    while True:
+        shard = wait_for(shard_in_progress, 300, "a visual shard to make progress", process)
+        os.killpg(process.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while not group_stopped(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not any(
+            (outputs / f"{shard}{suffix}").exists() for suffix in (".parquet", ".status.csv")
+        ):
+            return shard
+        done.add(shard)
+        os.killpg(process.pid, signal.SIGCONT)
 
 
 def snapshot(repo: Path) -> dict:
@@ -144,15 +191,9 @@ def test_killed_extraction_reruns_to_identical_outputs(
     shutil.copytree(synth_repo, repo, symlinks=True)
     logs = repo / "results/logs/visual/mobilenetv3small"
 
-    def shard_in_progress() -> str | None:
-        for log in sorted(logs.glob("shard-*.log")) if logs.is_dir() else []:
-            if re.search(r"visual shard-\d{4}: [1-9]\d*/\d+ trailers", log.read_text()):
-                return log.stem
-        return None
-
     first = start(SNAKEMAKE, repo)
-    shard = wait_for(shard_in_progress, 300, "a visual shard to make progress", first)
-    kill_group(first)
+    shard = stop_mid_shard(first, logs, repo / VISUAL)
+    kill_group(first)  # SIGKILL reaches stopped processes too
     assert first.returncode == -signal.SIGKILL
     # killed mid-shard: none of that shard's outputs exist, not even partly
     assert not (repo / VISUAL / f"{shard}.parquet").exists()
@@ -178,15 +219,52 @@ def test_killed_extraction_reruns_to_identical_outputs(
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+def mark_incomplete(repo: Path, outputs: list[Path]) -> list[Path]:
+    """Mark outputs incomplete exactly as Snakemake does when a job starts.
+
+    Snakemake's file persistence (``Persistence.started`` -> ``_mark_incomplete``) writes
+    ``{"external_jobid": null}`` to .snakemake/incomplete/<urlsafe base64 of the output path>
+    and removes it when the job finishes; a job killed in between leaves it behind.
+    """
+    markers = []
+    for output in outputs:
+        key = base64.urlsafe_b64encode(str(output).encode()).decode()
+        marker = repo / ".snakemake/incomplete" / key
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"external_jobid": None}))
+        markers.append(marker)
+    return markers
+
+
 @pytest.mark.slow
-def test_plain_snakemake_command_reruns_incomplete_jobs(tmp_path: Path) -> None:
-    """A shard killed between its two writes (or just after) is marked incomplete; the
-    plain command must redo it, which needs the profile's rerun-incomplete."""
+def test_plain_snakemake_command_reruns_incomplete_jobs(reference: dict, tmp_path: Path) -> None:
+    """A shard job killed after writing its outputs but before Snakemake recorded it as done:
+    the outputs are there (one of them half written) and marked incomplete. The plain
+    command must redo that job, which needs the profile's rerun-incomplete."""
     profile = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
     assert profile["rerun-incomplete"] is True and profile["keep-going"] is True
-    repo = copy_repo(tmp_path / "repo")
-    result = run(["snakemake", "-n", "--cores", "2", "--resources", "gpu=1"], repo)
-    assert "workflow specific profile profiles/default" in result.stdout + result.stderr
+    repo = tmp_path / "repo"
+    shutil.copytree(reference["repo"], repo, symlinks=True)
+    features, status = AUDIO / "shard-0001.parquet", AUDIO / "shard-0001.status.csv"
+    (repo / features).write_bytes(b"PAR1 half a parquet file")  # present, not valid
+    unmarked = run([*SNAKEMAKE, "-n"], repo)  # newer than its inputs: nothing would redo it
+    assert "Nothing to be done" in unmarked.stdout + unmarked.stderr
+    markers = mark_incomplete(repo, [features, status])
+
+    dry = run([*SNAKEMAKE, "-n"], repo)
+    text = dry.stdout + dry.stderr
+    assert "Using workflow specific profile" in text
+    assert re.search(r"^audio_shard\s+1\s*$", text, re.M), text[-3000:]
+    # rerun-incomplete forces the incomplete job (without it: IncompleteFilesException)
+    assert re.search(r"wildcards: shard=0001", text) and "reason: Forced execution" in text
+    assert not re.search(r"^visual_shard\s", text, re.M), text[-3000:]
+
+    result = run(SNAKEMAKE, repo, check=False, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert not any(marker.exists() for marker in markers)
+    assert_same_outputs(snapshot(repo), reference["outputs"])  # the half file was redone
+    again = run([*SNAKEMAKE, "-n"], repo)
+    assert "Nothing to be done" in again.stdout + again.stderr
 
 
 def test_truncated_or_short_shards_are_never_read_as_valid(reference: dict, tmp_path: Path):

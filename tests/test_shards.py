@@ -33,6 +33,22 @@ def test_membership_depends_on_the_id_only() -> None:
     assert len(before) == 16 and all(before.values())
 
 
+def test_membership_values_are_pinned() -> None:
+    """Literal CRC-32 residues: the same in every process, Python version and machine.
+
+    Python's own ``hash()`` of a str changes per process (PYTHONHASHSEED), which would
+    move trailers between shards on every run and invalidate every shard.
+    """
+    assert [shard_of(t, 3) for t in ("000001", "000002", "000777", "my trailer é")] == [2, 1, 1, 2]
+    assert [shard_of(t, 16) for t in ("000001", "000002", "000777", "my trailer é")] == [
+        0,
+        10,
+        7,
+        8,
+    ]
+    assert shard_of("000001", 64) == 48 and shard_of("my trailer é", 64) == 24
+
+
 def _visual(n_trailers: int = 3, dim: int = 8):
     rng = np.random.default_rng(0)
     ids = [f"{i:06d}" for i in range(n_trailers)]

@@ -10,10 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from moviegenre.models.batches import FrameBatches  # noqa: E402
-from moviegenre.models.train import (  # noqa: E402
+from moviegenre.models.batches import FrameBatches
+from moviegenre.models.train import (
     TrainResult,
     load_model,
     predict_probabilities,
