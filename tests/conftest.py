@@ -76,13 +76,22 @@ def set_params(repo: Path, updates: dict) -> None:
 # outputs, not sources, and DVC leaves some of them unignored (metrics, plots, dvc.lock).
 OUTPUT_DIRS = ("results", "data", "models", "dvc_plots", ".dvc", ".snakemake")
 OUTPUT_FILES = ("dvc.lock",)
+# The project's own files inside those folders; anything else there is a run's output, even
+# when git tracks it (DVC stages its .gitignore files and dvc.lock; a user commits a baseline).
+SOURCES_IN_OUTPUT_DIRS = (".dvc/config", ".dvc/.gitignore", "results/README.md")
+
+
+def _is_output(name: str) -> bool:
+    if name in SOURCES_IN_OUTPUT_DIRS:
+        return False
+    return name.split("/")[0] in OUTPUT_DIRS or name in OUTPUT_FILES
 
 
 def source_files(source: Path = REPO) -> list[str]:
     """The files a fresh clone of `source` would have, plus new unignored source files.
 
-    Tracked files are taken as they are in the working tree; untracked ones only outside
-    the output folders, so a tree where the pipeline has run copies like a clean one.
+    Files are taken as they are in the working tree, tracked or not, except a run's outputs
+    (see _is_output), so a tree where the pipeline has run copies like a clean one.
     """
 
     def listed(*options: str) -> list[str]:
@@ -91,12 +100,8 @@ def source_files(source: Path = REPO) -> list[str]:
         ).stdout
         return [os.fsdecode(name) for name in out.split(b"\0") if name]
 
-    untracked = [
-        name
-        for name in listed("-o", "--exclude-standard")
-        if name.split("/")[0] not in OUTPUT_DIRS and name not in OUTPUT_FILES
-    ]
-    return sorted(set(listed("-c")) | set(untracked))
+    names = set(listed("-c")) | set(listed("-o", "--exclude-standard"))
+    return sorted(name for name in names if not _is_output(name))
 
 
 def copy_repo(dest: Path, params: dict | None = None, source: Path = REPO) -> Path:

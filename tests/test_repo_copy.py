@@ -40,6 +40,10 @@ def test_copy_of_a_tree_with_run_outputs_equals_a_clean_copy(tmp_path: Path) -> 
         (used / name).parent.mkdir(parents=True, exist_ok=True)
         (used / name).write_text(text)
     (used / "src/moviegenre/new_module.py").write_text('"""Not committed yet."""\n')
+    # `make run` leaves DVC's .gitignore files and dvc.lock staged (DVC's autostage), and a
+    # user may commit a baseline: tracked outputs are outputs all the same.
+    run(["git", "add", "results/.gitignore", "models/.gitignore", "dvc.lock"], used)
+    run(["git", "add", "-f", "results/metrics.json"], used)
 
     from_clean = copy_repo(tmp_path / "from_clean", source=clean)
     from_used = copy_repo(tmp_path / "from_used", source=used)
