@@ -73,11 +73,11 @@ def empty_videos(folder: Path, count: int) -> Path:
     return folder
 
 
-def dry_run(repo: Path) -> tuple[float, int, str]:
-    """Seconds of ``snakemake -n`` and the number of jobs it plans."""
+def timed_tool(repo: Path, tool: str, *args: str) -> tuple[float, str]:
+    """Seconds of one run of this venv's ``tool`` in ``repo``, and its output; fails loudly."""
     start = time.perf_counter()
     result = subprocess.run(
-        [str(BIN / "snakemake"), "-n"],
+        [str(BIN / tool), *args],
         cwd=repo,
         env=_env(),
         capture_output=True,
@@ -87,7 +87,14 @@ def dry_run(repo: Path) -> tuple[float, int, str]:
     seconds = time.perf_counter() - start
     output = result.stdout + result.stderr
     if result.returncode != 0:
-        raise RuntimeError(f"snakemake -n failed ({result.returncode}):\n{output[-3000:]}")
+        command = " ".join([tool, *args])
+        raise RuntimeError(f"{command} failed ({result.returncode}):\n{output[-3000:]}")
+    return seconds, output
+
+
+def dry_run(repo: Path) -> tuple[float, int, str]:
+    """Seconds of ``snakemake -n`` and the number of jobs it plans."""
+    seconds, output = timed_tool(repo, "snakemake", "-n")
     # "Job stats:" table: a final "total  <n>" row
     totals = re.findall(r"^total\s+(\d+)\s*$", output, flags=re.MULTILINE)
     jobs = int(totals[-1]) if totals else 0

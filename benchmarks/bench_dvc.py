@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,30 +30,12 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import subprocess  # noqa: E402
 
 from _common import Result, figure, median, print_table  # noqa: E402
-from bench_dag import BIN, _env, copy_repo, empty_videos, set_params  # noqa: E402
+from bench_dag import copy_repo, empty_videos, set_params, timed_tool  # noqa: E402
 
 from moviegenre import paths  # noqa: E402
 from moviegenre.features.shards import group_by_shard  # noqa: E402
-
-
-def _dvc(repo: Path, *args: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    result = subprocess.run(
-        [str(BIN / "dvc"), *args],
-        cwd=repo,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    seconds = time.perf_counter() - start
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise RuntimeError(f"dvc {' '.join(args)} failed ({result.returncode}):\n{output[-3000:]}")
-    return seconds, output
 
 
 def place_outputs(repo: Path, trailer_ids: list[str], n_shards: int, backbone: str) -> int:
@@ -96,18 +77,18 @@ def run(
         backbone = yaml.safe_load((repo / "params.yaml").read_text())["backbone"]["name"]
         ids = [f"{i:06d}" for i in range(1, n + 1)]
         made = place_outputs(repo, ids, n_shards, backbone)
-        seconds, _ = _dvc(repo, "commit", "-f", "features")
+        seconds, _ = timed_tool(repo, "dvc", "commit", "-f", "features")
         print(f"dvc: {n} trailers, {made} shards in place; dvc commit features: {seconds:.2f} s")
         status, repro = [], []
         for r in range(reps):
-            seconds, out = _dvc(repo, "status", "features")
+            seconds, out = timed_tool(repo, "dvc", "status", "features")
             status.append(seconds)
             print(
                 f"  run {r + 1} dvc status features        {seconds:7.2f} s: {out.strip()[-60:]!r}"
             )
             if "up to date" not in out:
                 raise RuntimeError(f"features is out of date after dvc commit:\n{out[-2000:]}")
-            seconds, out = _dvc(repo, "repro", "--single-item", "features")
+            seconds, out = timed_tool(repo, "dvc", "repro", "--single-item", "features")
             repro.append(seconds)
             print(
                 f"  run {r + 1} dvc repro --single-item    {seconds:7.2f} s: {out.strip()[-90:]!r}"
