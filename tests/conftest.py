@@ -43,10 +43,24 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 900):
-    """Run a real command (no shell), returning the CompletedProcess with text output."""
+def run(
+    cmd: list[str],
+    cwd: Path,
+    check: bool = True,
+    timeout: int = 900,
+    env: dict[str, str] | None = None,
+):
+    """Run a real command (no shell), returning the CompletedProcess with text output.
+
+    `env`: variables set on top of tool_env()'s (e.g. DVC_STAGE, as DVC sets it).
+    """
     result = subprocess.run(
-        cmd, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
+        cmd,
+        cwd=cwd,
+        env={**tool_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(

@@ -8,11 +8,11 @@ import pytest
 
 from moviegenre.models.architectures import (
     DEFAULT_PARAMS,
-    MODEL_NAMES,
     branch_slices,
     build_model,
 )
 from moviegenre.models.train import load_model
+from moviegenre.registry import VISUAL_MODELS
 
 DIM = 8  # the feature width does not change the structure; small keeps the tests fast
 
@@ -36,7 +36,7 @@ def test_branch_slices_cover_frames_9_to_116() -> None:
 
 
 @pytest.mark.parametrize("n_genres", [9, 4])
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", VISUAL_MODELS)
 def test_every_model_builds_with_sigmoid_genre_outputs(name: str, n_genres: int) -> None:
     model = build_model(name, 240, DIM, n_genres, {})
     assert model.name == name
@@ -164,7 +164,7 @@ def test_bad_names_and_too_few_frames_are_clear_errors() -> None:
     build_model("cnn1d", 30, DIM, 9, {})
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", VISUAL_MODELS)
 def test_keras_round_trip_predicts_the_same(name: str, tmp_path) -> None:
     small = {"filters": [8, 4], "dense_units": 6, "units": [6, 4] if "gru" in name else 4}
     model = build_model(name, 120, DIM, 4, small)

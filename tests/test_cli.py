@@ -1,7 +1,7 @@
 """The `moviegenre` command as a user meets it: help, --params anywhere, missing inputs.
 
-Everything runs the real installed command in a subprocess; the stage commands run in a
-fresh repo copy where nothing has been made yet, so their inputs are really missing.
+Everything runs the real installed command in a subprocess; the DVC stages' commands run
+in a fresh repo copy where nothing has been made yet, so their inputs are really missing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from moviegenre.cli import build_parser
 from moviegenre.producers import missing_path_message
 
 MOVIEGENRE = str(BIN / "moviegenre")
+PYTHON = str(BIN / "python")
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -47,9 +48,8 @@ def test_help_has_a_description_and_the_defaults(command: str) -> None:
 
 
 def test_the_installed_command_prints_that_help() -> None:
-    result = run([MOVIEGENRE, "train", "--help"], REPO)
-    _check_help("train", _subparsers()["train"], result.stdout)
-    assert "held-out fold" in result.stdout
+    result = run([MOVIEGENRE, "predict", "--help"], REPO)
+    _check_help("predict", _subparsers()["predict"], result.stdout)
 
 
 def test_params_is_accepted_before_and_after_the_subcommand(tmp_path: Path) -> None:
@@ -89,10 +89,17 @@ def fresh_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_stage_on_missing_inputs_says_what_and_how_in_one_line(
     fresh_repo: Path, command: list[str], expected: str
 ) -> None:
-    result = run([MOVIEGENRE, *command], fresh_repo, check=False)
+    """A stage's own command (`python -m moviegenre.pipeline.<stage>`) run by hand too early."""
+    stage, *args = command
+    result = run([PYTHON, "-m", f"moviegenre.pipeline.{stage}", *args], fresh_repo, check=False)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"moviegenre {command[0]}: {expected}"], result.stderr[-2000:]
+    address = {"train": "train@gru-0", "fuse": "fuse@cnn1d"}.get(stage, stage)
+    assert lines == [f"{address}: {expected}"], result.stderr[-2000:]
+
+
+def test_the_cli_offers_no_second_copy_of_the_stages() -> None:
+    assert not {"dataset", "train", "fuse", "evaluate"} & set(_subparsers())
 
 
 def test_a_missing_file_met_while_running_names_its_maker(fresh_repo: Path) -> None:

@@ -117,7 +117,8 @@ def test_duplicate_key_is_refused_by_every_entry_point(tmp_path: Path) -> None:
 
     repo = copy_repo(tmp_path / "repo")
     _with_duplicate_key(repo / "params.yaml")
-    for command in (["moviegenre", "validate-config"], ["moviegenre", "dataset"]):
+    stage = ["python", "-m", "moviegenre.pipeline.dataset"]
+    for command in (["moviegenre", "validate-config"], stage):
         result = run(command, repo, check=False, timeout=300)
         assert result.returncode == 2, (command, result.stderr[-2000:])
         assert "key 'shards' appears twice" in result.stderr, result.stderr[-2000:]

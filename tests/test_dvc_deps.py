@@ -1,4 +1,4 @@
-"""Every moviegenre module a DVC stage's script can run is among the stage's deps.
+"""Every moviegenre module a DVC stage's code can run is among the stage's deps.
 
 DVC reruns a stage when a listed dependency changes, and only then: a module the stage
 imports (even inside a function) but does not list would change the results silently
@@ -56,15 +56,46 @@ def modules_run_by(script: Path) -> set[Path]:
     return seen
 
 
-def _stages() -> list[tuple[str, str, list[str]]]:
-    """(stage, script, deps) for every stage whose command is `python scripts/X.py ...`."""
+PIPELINE = "src/moviegenre/pipeline"
+
+# The features stage runs `snakemake`: its code is the rule scripts and what the rule
+# files import (plain import lines in .smk files, read as Python).
+FEATURE_SCRIPTS = (
+    "scripts/extract_audio_shard.py",
+    "scripts/extract_visual_shard.py",
+    "scripts/extraction_report.py",
+)
+
+
+def _smk_import_lines(folder: Path) -> Path:
+    """The moviegenre import lines of the Snakefile and rule files, as one Python file."""
+    lines = []
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]:
+        lines.append(_python_part(path.read_text()))
+    out = folder / "smk_imports.py"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _python_part(text: str) -> str:
+    """The top-level import statements of a Snakemake file (the rest is not Python)."""
+    return "\n".join(
+        line for line in text.splitlines() if re.match(r"(from|import) moviegenre", line)
+    )
+
+
+def _stages() -> list[tuple[str, list[str], list[str]]]:
+    """(stage, entry files, deps): `python -m moviegenre.pipeline.X` stages and features."""
     dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())
     out = []
     for name, stage in dvc["stages"].items():
         body = stage.get("do", stage)
-        match = re.match(r"python (scripts/\w+\.py)", body["cmd"])
+        deps = [str(d) for d in body.get("deps", [])]
+        match = re.match(r"python -m moviegenre\.pipeline\.(\w+)", body["cmd"])
         if match:
-            out.append((name, match.group(1), [str(d) for d in body.get("deps", [])]))
+            out.append((name, [f"{PIPELINE}/{match.group(1)}.py"], deps))
+        elif body["cmd"].split()[0] == "snakemake":
+            out.append((name, list(FEATURE_SCRIPTS), deps))
     return out
 
 
@@ -73,23 +104,52 @@ STAGES = _stages()
 
 def test_the_stages_are_found() -> None:
     names = {name for name, _, _ in STAGES}
-    assert {"synth", "dataset", "folds", "train", "oof", "audio_svm", "fuse", "evaluate"} <= names
+    assert {
+        "synth",
+        "features",
+        "dataset",
+        "folds",
+        "train",
+        "oof",
+        "audio_svm",
+        "fuse",
+        "evaluate",
+        "bundle",
+    } <= names
 
 
-@pytest.mark.parametrize(("stage", "script", "deps"), STAGES, ids=[s[0] for s in STAGES])
-def test_a_stage_lists_every_module_it_runs(stage: str, script: str, deps: list[str]) -> None:
-    assert script in deps, f"{stage}: its own script {script} is not a dep"
+def test_every_stage_starts_in_its_pipeline_module() -> None:
+    """Each DVC stage but features (snakemake) is `python -m moviegenre.pipeline.<stage>`."""
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    for name, stage in dvc["stages"].items():
+        cmd = stage.get("do", stage)["cmd"]
+        if name != "features":
+            assert cmd.startswith(f"python -m moviegenre.pipeline.{name}"), (name, cmd)
+            assert (REPO / PIPELINE / f"{name}.py").is_file(), name
+
+
+@pytest.mark.parametrize(("stage", "entries", "deps"), STAGES, ids=[s[0] for s in STAGES])
+def test_a_stage_lists_every_module_it_runs(
+    stage: str, entries: list[str], deps: list[str], tmp_path: Path
+) -> None:
     listed = [REPO / d for d in deps]
+    for entry in entries:
+        assert entry in deps, f"{stage}: its own code {entry} is not a dep"
+    found: set[Path] = set()
+    for entry in entries:
+        found |= modules_run_by(REPO / entry)
+    if stage == "features":
+        found |= modules_run_by(_smk_import_lines(tmp_path))
     missing = sorted(
         str(module.relative_to(REPO))
-        for module in modules_run_by(REPO / script)
+        for module in found
         if not any(module == dep or dep in module.parents for dep in listed)
     )
     assert not missing, f"dvc.yaml stage {stage} runs modules it does not list: {missing}"
 
 
 def test_the_import_walk_follows_function_level_imports() -> None:
-    """stages/stacking.py imports moviegenre.dataset inside its functions."""
-    found = modules_run_by(SRC / "moviegenre/stages/stacking.py")
+    """pipeline/folds.py imports moviegenre.dataset inside its function."""
+    found = modules_run_by(SRC / "moviegenre/pipeline/folds.py")
     assert SRC / "moviegenre/dataset.py" in found
     assert SRC / "moviegenre/features/shards.py" in found  # through dataset.py

@@ -18,8 +18,10 @@ from moviegenre.config import load_params
 from moviegenre.evaluation.metrics import evaluate_scores
 from moviegenre.evaluation.thresholds import youden_thresholds
 from moviegenre.genres import GENRES_9
-from moviegenre.predictions import predictions_path, write_predictions
-from moviegenre.stages import evaluate
+from moviegenre.paths import predictions_path
+from moviegenre.pipeline import evaluate
+from moviegenre.predictions import write_predictions
+from moviegenre.registry import EVALUATED_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 N_TRAIN, N_VALID, N_TEST = 24, 16, 20
@@ -48,7 +50,7 @@ def _write_tables(root: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndar
     (out / "report.json").write_text(json.dumps({"genres": list(GENRES_9)}))
     scores = {}
     test = splits == "test"
-    for model in evaluate.evaluated_models():
+    for model in list(EVALUATED_MODELS):
         s = np.clip(0.35 * labels + 0.65 * rng.random((n, 9)), 0, 1)
         s[test] = s[test] * 0.5  # test follows another rule: its Youden points sit lower
         s = s.astype(np.float32)
@@ -71,7 +73,7 @@ def test_evaluate_stage_fits_thresholds_off_test_and_scores_test(
     test = splits == "test"
     saved = json.loads(Path("results/thresholds.json").read_text())
     assert saved["split"] == threshold_split
-    assert list(saved["models"]) == evaluate.evaluated_models()
+    assert list(saved["models"]) == list(EVALUATED_MODELS)
     for model, s in scores.items():
         cut = youden_thresholds(labels[pick], s[pick])
         from_test = youden_thresholds(labels[test], s[test])

@@ -206,7 +206,7 @@ def test_plots_write_png(toy, tmp_path):
 def test_threshold_rows_are_never_test() -> None:
     """`oof` fits thresholds on every non-test trailer; no setting reaches the test split."""
     from moviegenre.config import ConfigError, load_params, validate_config
-    from moviegenre.stages.evaluate import threshold_rows
+    from moviegenre.pipeline.evaluate import threshold_rows
 
     splits = np.array(["train", "valid", "test", "train", "test", "valid"])
     np.testing.assert_array_equal(threshold_rows(splits, "oof"), [0, 1, 3, 5])

@@ -16,11 +16,13 @@ import pytest
 
 from moviegenre.config import load_params
 from moviegenre.dataset import load_dataset
+from moviegenre.fusion.fit import make_svms
 from moviegenre.fusion.svm import fusion_features, load_svms
 from moviegenre.genres import GENRES_9
-from moviegenre.predictions import predictions_path, read_predictions, write_predictions
-from moviegenre.stacking import insample_path
-from moviegenre.stages.fuse import make_svms, run_audio, run_fusion, svm_path
+from moviegenre.paths import insample_path, predictions_path, svm_path
+from moviegenre.pipeline.audio_svm import run as run_audio
+from moviegenre.pipeline.fuse import run as run_fusion
+from moviegenre.predictions import read_predictions, write_predictions
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,9 +1,9 @@
 """Killed runs: a rerun of the same command finishes with the outputs of an uninterrupted run.
 
 The commands are the real ones (`snakemake --cores 2 --resources gpu=1` as the README
-gives it, `python scripts/train.py cnn1d`), started in their own session and killed with
-SIGKILL to the whole process group, as a lost terminal or an OOM killer would. No partial
-file may ever be taken for a valid one.
+gives it, `python -m moviegenre.pipeline.train cnn1d 0`), started in their own session and
+killed with SIGKILL to the whole process group, as a lost terminal or an OOM killer
+would. No partial file may ever be taken for a valid one.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def assert_same_outputs(got: dict, expected: dict) -> None:
 def synth_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repo copy with its synthetic trailers written, nothing extracted yet (do not modify)."""
     repo = copy_repo(tmp_path_factory.mktemp("interrupt") / "synth", PARAMS)
-    run([sys.executable, "scripts/synth.py"], repo, timeout=300)
+    run([sys.executable, "-m", "moviegenre.pipeline.synth"], repo, timeout=300)
     return repo
 
 
@@ -175,8 +175,8 @@ def reference(synth_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     shutil.copytree(synth_repo, repo, symlinks=True)
     run(SNAKEMAKE, repo, timeout=600)
     outputs = snapshot(repo)
-    run([sys.executable, "scripts/dataset.py"], repo, timeout=300)
-    run([sys.executable, "scripts/folds.py"], repo, timeout=300)
+    run([sys.executable, "-m", "moviegenre.pipeline.dataset"], repo, timeout=300)
+    run([sys.executable, "-m", "moviegenre.pipeline.folds"], repo, timeout=300)
     return {"repo": repo, "outputs": outputs}
 
 
@@ -304,7 +304,7 @@ def test_the_next_write_removes_leftover_temporaries(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_killed_training_reruns_to_the_same_predictions(reference: dict, tmp_path: Path) -> None:
-    train = [sys.executable, "scripts/train.py", "cnn1d", "0"]  # fold 0's model
+    train = [sys.executable, "-m", "moviegenre.pipeline.train", "cnn1d", "0"]  # fold 0's model
     whole = tmp_path / "uninterrupted"
     killed = tmp_path / "killed"
     for copy in (whole, killed):

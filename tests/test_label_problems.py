@@ -159,7 +159,9 @@ def test_a_broken_label_file_stops_the_dataset_stage_before_any_work(tmp_path: P
     db = write_labels(tmp_path / "labels.db")
     execute(db, f"INSERT INTO {LABEL_TABLE} SELECT * FROM {LABEL_TABLE} WHERE id = 6")
     set_params(repo, {"data": {"labels_db": str(db)}})
-    result = run([sys.executable, "scripts/dataset.py"], repo, check=False, timeout=120)
+    # As DVC runs it (DVC_STAGE set): the label check itself, not the missing-input hint.
+    stage = [sys.executable, "-m", "moviegenre.pipeline.dataset"]
+    result = run(stage, repo, check=False, timeout=120, env={"DVC_STAGE": "dataset"})
     assert result.returncode != 0
     assert "LabelError: duplicate trailer ids in lmtd9_0: 000006 (rows 6, 9)" in result.stderr
     assert not any((repo / "results" / "dataset").glob("*"))

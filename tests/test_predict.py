@@ -28,7 +28,6 @@ from moviegenre.bundle import (
     FORMAT_VERSION,
     MANIFEST,
     BundleError,
-    bundle_models,
     load_bundle,
     sha256_of,
 )
@@ -44,6 +43,7 @@ from moviegenre.predict import (
     render_json,
     render_table,
 )
+from moviegenre.registry import EVALUATED_MODELS
 
 TOL = 1e-4
 GENRES = ["Action", "Comedy"]
@@ -65,7 +65,7 @@ def _restore_logging():
 def fake_bundle(directory: Path) -> Path:
     """A bundle whose model files are placeholders: enough for manifest validation."""
     models = {}
-    for name in bundle_models():
+    for name in list(EVALUATED_MODELS):
         kind = "visual" if "_" not in name or name in ("lstm_merge", "gru_merge") else "fusion"
         kind = "audio" if name == "audio" else kind
         inside = f"models/{name}.keras" if kind == "visual" else f"svm/{name}.skops"
@@ -80,13 +80,14 @@ def fake_bundle(directory: Path) -> Path:
         "moviegenre_version": "0.1.0",
         "genres": GENRES,
         "backbone": {"name": "mobilenetv3small", "weights": "none", "dim": 576, "batch_size": 8},
-        "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116},
+        "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"},
         "audio": {
             "sample_rate": 22050,
             "offset_s": 5.0,
             "n_mfcc": 13,
             "lpc_order": 9,
             "pooling": "seed",
+            "resampler": "soxr_hq",
         },
         "extraction": {"min_duration_s": 6.0},
         "max_frames": 240,
@@ -111,7 +112,7 @@ def edit_manifest(directory: Path, change) -> None:
 def test_fake_bundle_loads(tmp_path: Path) -> None:
     bundle = load_bundle(fake_bundle(tmp_path))
     assert bundle.default_model == "fusion_gru"
-    assert bundle.models == bundle_models()
+    assert bundle.models == list(EVALUATED_MODELS)
     assert bundle.thresholds("cnn1d").tolist() == [0.5, 0.5]
 
 
@@ -209,13 +210,14 @@ def test_collect_inputs(tmp_path: Path) -> None:
 
 CONFIG = {
     "backbone": {"name": "mobilenetv3small", "weights": "none", "batch_size": 8},
-    "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116},
+    "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"},
     "audio": {
         "sample_rate": 22050,
         "offset_s": 5.0,
         "n_mfcc": 13,
         "lpc_order": 9,
         "pooling": "seed",
+        "resampler": "soxr_hq",
     },
     "dataset": {"genres": 9, "max_frames": 240},
     "extraction": {"min_duration_s": 6.0, "shards": 2, "decode_threads": 1},
@@ -227,7 +229,7 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
     """What the pipeline leaves for the bundle stage, with placeholder model files."""
     (root / "models" / "svm").mkdir(parents=True)
     (root / "results" / "dataset").mkdir(parents=True)
-    for name in bundle_models():
+    for name in list(EVALUATED_MODELS):
         if name in ("cnn1d", "lstm_merge", "gru", "gru_merge"):  # the fold models
             (root / "models" / "folds" / name).mkdir(parents=True)
             for fold in range(CONFIG["stacking"]["folds"]):
@@ -235,9 +237,9 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
                 target.write_bytes(f"{name} fold {fold} v1".encode())
         else:
             (root / "models" / "svm" / f"{name}.skops").write_bytes(f"{name} v1".encode())
-    cut = {m: dict.fromkeys(GENRES, 0.5) for m in bundle_models()}
+    cut = {m: dict.fromkeys(GENRES, 0.5) for m in list(EVALUATED_MODELS)}
     (root / "results" / "thresholds.json").write_text(json.dumps({"split": "oof", "models": cut}))
-    valid = {m: {"auprc_micro": 0.5, "auprc_macro": 0.5} for m in bundle_models()}
+    valid = {m: {"auprc_micro": 0.5, "auprc_macro": 0.5} for m in list(EVALUATED_MODELS)}
     oof = json.loads(json.dumps(valid))
     test = json.loads(json.dumps(valid))
     valid["fusion_gru"]["auprc_macro"] = 0.8  # validation alone: not the rule

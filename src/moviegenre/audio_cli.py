@@ -112,7 +112,7 @@ EPILOG = (
 
 def run(args: argparse.Namespace, config: Mapping[str, Any]) -> int:
     """Compute, print to stdout, and return the exit status."""
-    from moviegenre.features.audio import audio_feature_names
+    from moviegenre.features.audio_layout import audio_feature_names
     from moviegenre.predict import collect_inputs
 
     files, missing = collect_inputs(args.paths)

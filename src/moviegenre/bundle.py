@@ -28,21 +28,20 @@ from typing import Any
 import numpy as np
 
 from moviegenre import __version__, paths
-from moviegenre.models.names import MODEL_NAMES
+from moviegenre.registry import AUDIO_MODEL, EVALUATED_MODELS, VISUAL_MODELS, fused_name
 
 log = logging.getLogger("moviegenre.bundle")
 
-BUNDLE_DIR = paths.MODELS / "bundle"
+BUNDLE_DIR = paths.BUNDLE
 MANIFEST = "manifest.json"
 FORMAT = "moviegenre-bundle"
 FORMAT_VERSION = 1
-AUDIO_MODEL = "audio"  # same names as stages.fuse (not imported: that pulls scikit-learn)
 DEFAULT_RULE = "best fusion model by out-of-fold auprc_macro (then auprc_micro)"
 
-THRESHOLDS = paths.RESULTS / "thresholds.json"
-METRICS = paths.RESULTS / "metrics.json"
-DATASET_REPORT = paths.DATASET / "report.json"
-DATASET_INDEX = paths.DATASET / "index.parquet"
+THRESHOLDS = paths.THRESHOLDS
+METRICS = paths.METRICS
+DATASET_REPORT = paths.DATASET / paths.DATASET_REPORT
+DATASET_INDEX = paths.DATASET / paths.DATASET_INDEX
 
 #: manifest key -> expected JSON type; load_bundle names the first key that is wrong
 REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -64,21 +63,12 @@ REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
     "params": dict,
 }
 BACKBONE_KEYS = ("name", "weights", "dim", "batch_size")
-FRAMES_KEYS = ("start_s", "end_s", "count")
-AUDIO_KEYS = ("sample_rate", "offset_s", "n_mfcc", "lpc_order", "pooling")
+FRAMES_KEYS = ("start_s", "end_s", "count", "step_ms")
+AUDIO_KEYS = ("sample_rate", "offset_s", "n_mfcc", "lpc_order", "pooling", "resampler")
 
 
 class BundleError(RuntimeError):
     """A bundle that cannot be built or loaded; the message names the file or key at fault."""
-
-
-def fused_name(visual_model: str) -> str:
-    return f"fusion_{visual_model}"
-
-
-def bundle_models() -> list[str]:
-    """Every model a bundle carries, in the evaluation stage's order."""
-    return [*MODEL_NAMES, AUDIO_MODEL, *(fused_name(m) for m in MODEL_NAMES)]
 
 
 def weights_kind(weights: str) -> str:
@@ -181,9 +171,9 @@ def _default_model(chosen_on: Mapping[str, Mapping[str, Any]]) -> str:
         values = (metrics.get("auprc_macro"), metrics.get("auprc_micro"))
         return tuple(-np.inf if v is None else float(v) for v in values)  # type: ignore[return-value]
 
-    fusions = [fused_name(m) for m in MODEL_NAMES]
+    fusions = [fused_name(m) for m in VISUAL_MODELS]
     candidates = [m for m in fusions if m in chosen_on] or [
-        m for m in bundle_models() if m in chosen_on
+        m for m in EVALUATED_MODELS if m in chosen_on
     ]
     if not candidates:
         raise BundleError(f"{METRICS}: no out-of-fold or validation metrics for any model")
@@ -200,22 +190,22 @@ def _model_files(folds: int) -> ModelFiles:
     mean is the model's score, as in the oof stage; an SVM model is one file.
     """
     files: ModelFiles = {}
-    for name in MODEL_NAMES:
+    for name in VISUAL_MODELS:
         files[name] = (
             [
-                (paths.MODELS / "folds" / name / f"fold-{i}.keras", f"models/{name}/fold-{i}.keras")
+                (paths.fold_model_path(name, i), f"models/{name}/fold-{i}.keras")
                 for i in range(folds)
             ],
             {"kind": "visual", "combine": "mean"},
         )
     files[AUDIO_MODEL] = (
-        [(paths.MODELS / "svm" / f"{AUDIO_MODEL}.skops", f"svm/{AUDIO_MODEL}.skops")],
+        [(paths.svm_path(AUDIO_MODEL), f"svm/{AUDIO_MODEL}.skops")],
         {"kind": "audio", "without_audio": "train_prevalence"},
     )
-    for name in MODEL_NAMES:
+    for name in VISUAL_MODELS:
         fused = fused_name(name)
         files[fused] = (
-            [(paths.MODELS / "svm" / f"{fused}.skops", f"svm/{fused}.skops")],
+            [(paths.svm_path(fused), f"svm/{fused}.skops")],
             {"kind": "fusion", "visual_model": name, "without_audio": "visual_scores"},
         )
     return files
@@ -234,9 +224,7 @@ def _trained_with_audio(model: str) -> bool:
     """Whether the fuse stage fitted SVMs for this model (some trailer had usable audio)."""
     import pandas as pd
 
-    from moviegenre.predictions import predictions_path
-
-    path = predictions_path(model)
+    path = paths.predictions_path(model)
     if not path.exists():  # nothing says otherwise: the SVMs were fitted as usual
         return True
     frame = pd.read_parquet(path, columns=["audio_missing"])

@@ -1,9 +1,9 @@
-"""The `moviegenre` command: synthetic data, pipeline stages, import and prediction.
+"""The `moviegenre` command: what users run besides the pipeline.
 
-The pipeline itself runs through `snakemake` (features) and `dvc repro` (the rest), whose
-stages call scripts/*.py, not this command. The stage subcommands here (dataset, train,
-fuse, evaluate) run the same stage functions by hand, e.g. one fold model while debugging;
-they are not what `dvc repro` tracks, so their outputs are not recorded in dvc.lock.
+Synthetic trailers, params.yaml checks, the LMTD-9 import, the run's summary, `predict`
+and `audio-features`. The pipeline itself is `snakemake` (features) and `dvc repro` (the
+rest); each DVC stage is `python -m moviegenre.pipeline.<stage>` (one fold model by hand:
+`dvc repro train@cnn1d-0`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import logging
 import sys
 from pathlib import Path
 
-from moviegenre import __version__
+from moviegenre import __version__, paths
 from moviegenre.config import ConfigError, load_params
 from moviegenre.logs import setup_logging
-from moviegenre.models.names import MODEL_NAMES
 
 log = logging.getLogger("moviegenre")
 
@@ -38,53 +37,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_dataset(args: argparse.Namespace) -> int:
-    from moviegenre.dataset import build_dataset
-
-    build_dataset(load_params(args.params))
-    return 0
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    from moviegenre.stages.train import run
-
-    run(load_params(args.params), args.model, args.fold)
-    return 0
-
-
-def _cmd_fuse(args: argparse.Namespace) -> int:
-    from moviegenre.stages.fuse import AUDIO_MODEL, run_audio, run_fusion
-
-    params = load_params(args.params)
-    run_audio(params) if args.model == AUDIO_MODEL else run_fusion(params, args.model)
-    return 0
-
-
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from moviegenre.stages.evaluate import run
-
-    run(load_params(args.params))
-    return 0
-
-
 def _cmd_summary(args: argparse.Namespace) -> int:
     """What `make run` prints at the end: where things are, and the test metrics table."""
-    from moviegenre import paths
-    from moviegenre.stages.evaluate import METRICS, TABLE, THRESHOLDS
 
     if paths.EXTRACTION_SUMMARY.exists():
         summary = json.loads(paths.EXTRACTION_SUMMARY.read_text())
         print(f"extraction: {summary['text']}")
         print(f"  per-trailer report: {paths.EXTRACTION_REPORT}")
     print(f"features: {paths.FEATURES}/ (Parquet shards: audio/, visual/<backbone>/)")
-    print(f"models: {paths.MODELS}/   metrics: {METRICS}   plots: {paths.RESULTS / 'plots'}/")
-    if TABLE.exists():
-        split = json.loads(THRESHOLDS.read_text()).get("split") if THRESHOLDS.exists() else None
+    print(f"models: {paths.MODELS}/   metrics: {paths.METRICS}   plots: {paths.PLOTS}/")
+    if paths.METRICS_TABLE.exists():
+        thresholds = paths.THRESHOLDS
+        split = json.loads(thresholds.read_text()).get("split") if thresholds.exists() else None
         where = {"oof": "out-of-fold scores of the train+valid trailers"}.get(
             split, f"the {split} split"
         )
         print(f"\ntest-set metrics (thresholds from the {where}):")
-        print(TABLE.read_text())
+        print(paths.METRICS_TABLE.read_text())
     return 0
 
 
@@ -204,12 +173,6 @@ def _subcommand(
     return p
 
 
-_BY_HAND = (
-    "Runs the stage's code by hand; `dvc repro {stage}` runs it as the pipeline does "
-    "(dependencies first, outputs recorded in dvc.lock)."
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moviegenre", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -225,8 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Renders synth.count LMTD-style .mp4 trailers and their labels in LMTD-9's "
         "database.db format (what `dvc repro synth` makes).",
     )
-    p.add_argument("--videos", default="data/synthetic/trailers", help="trailer folder")
-    p.add_argument("--db", default="data/synthetic/database.db", help="label file")
+    p.add_argument("--videos", default=str(paths.SYNTHETIC_TRAILERS), help="trailer folder")
+    p.add_argument("--db", default=str(paths.SYNTHETIC_LABELS_DB), help="label file")
     p.add_argument("--count", type=int, default=None, help="override synth.count")
     p.set_defaults(func=_cmd_synth)
 
@@ -254,43 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _subcommand(
         sub,
-        "dataset",
-        "join labels and features into results/dataset",
-        _BY_HAND.format(stage="dataset"),
-    )
-    p.set_defaults(func=_cmd_dataset, dvc_stage=lambda a: "dataset")
-
-    p = _subcommand(
-        sub,
-        "train",
-        "train one fold model of a visual model",
-        _BY_HAND.format(stage="train@MODEL-FOLD"),
-    )
-    p.add_argument("model", choices=MODEL_NAMES, help="visual model")
-    p.add_argument("fold", type=int, help="the held-out fold (0..stacking.folds-1)")
-    p.set_defaults(func=_cmd_train, dvc_stage=lambda a: f"train@{a.model}-{a.fold}")
-
-    p = _subcommand(
-        sub,
-        "fuse",
-        "fit the audio-only or one audio+visual SVM set",
-        _BY_HAND.format(stage="audio_svm` or `dvc repro fuse@MODEL"),
-    )
-    p.add_argument("model", choices=("audio", *MODEL_NAMES), help="audio, or a visual model")
-    p.set_defaults(
-        func=_cmd_fuse, dvc_stage=lambda a: "audio_svm" if a.model == "audio" else f"fuse@{a.model}"
-    )
-
-    p = _subcommand(
-        sub,
-        "evaluate",
-        "test metrics, thresholds and plots",
-        _BY_HAND.format(stage="evaluate"),
-    )
-    p.set_defaults(func=_cmd_evaluate, dvc_stage=lambda a: "evaluate")
-
-    p = _subcommand(
-        sub,
         "summary",
         "where the outputs are, and the test metrics",
         "What `make run` prints at its end; reads results/ only.",
@@ -306,15 +232,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     try:
-        if hasattr(args, "dvc_stage"):
-            # A stage command run before the stages that make its inputs: one line, exit 2.
-            from moviegenre.producers import missing_input
-
-            load_params(args.params)
-            missing = missing_input(args.dvc_stage(args))
-            if missing:
-                print(f"moviegenre {args.command}: {missing}", file=sys.stderr)
-                return 2
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"moviegenre: {exc}", file=sys.stderr)

@@ -20,21 +20,17 @@ import pandas as pd
 from moviegenre import paths
 from moviegenre.atomic import remove_stale_temporaries, temporary_path, write_atomic
 from moviegenre.data.labels import read_labels
+from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.shards import (
+    group_by_shard,
     read_audio_shard,
     read_table_checked,
     read_visual_shard,
-    shard_name,
-    shard_of,
 )
 from moviegenre.genres import GENRES_9, genres_for, select_genres
 
 log = logging.getLogger("moviegenre.dataset")
 
-VISUAL_FILE = "visual.npy"
-AUDIO_FILE = "audio.npy"
-INDEX_FILE = "index.parquet"
-REPORT_FILE = "report.json"
 
 
 class DatasetError(RuntimeError):
@@ -47,7 +43,7 @@ class Dataset:
 
     index: pd.DataFrame  # trailer_id, split, n_frames, has_audio, silent, one column per genre
     visual: np.ndarray  # float16 [N, F, D], usually a read-only memmap
-    audio: np.ndarray  # float32 [N, 140]; rows without audio are zeros (see has_audio)
+    audio: np.ndarray  # float32 [N, audio_dim]; rows without audio are zeros (see has_audio)
     genres: tuple[str, ...]
 
     @property
@@ -61,10 +57,10 @@ class Dataset:
 def load_dataset(directory: Path = paths.DATASET, mmap: bool = True) -> Dataset:
     """Open an assembled data set; the visual array is memory-mapped read-only by default."""
     directory = Path(directory)
-    index = pd.read_parquet(directory / INDEX_FILE)
-    report = json.loads((directory / REPORT_FILE).read_text())
-    visual = np.load(directory / VISUAL_FILE, mmap_mode="r" if mmap else None)
-    audio = np.load(directory / AUDIO_FILE)
+    index = pd.read_parquet(directory / paths.DATASET_INDEX)
+    report = json.loads((directory / paths.DATASET_REPORT).read_text())
+    visual = np.load(directory / paths.DATASET_VISUAL, mmap_mode="r" if mmap else None)
+    audio = np.load(directory / paths.DATASET_AUDIO)
     if len(index) != len(visual) or len(index) != len(audio):
         raise DatasetError(f"{directory}: index, visual and audio arrays disagree in length")
     return Dataset(index, visual, audio, tuple(report["genres"]))
@@ -90,15 +86,13 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     max_frames = int(config["dataset"]["max_frames"])
 
     wanted = labels["trailer_id"].tolist()
-    shards: dict[str, list[str]] = {}
-    for trailer_id in wanted:
-        shards.setdefault(shard_name(shard_of(trailer_id, n_shards)), []).append(trailer_id)
+    shards = group_by_shard(wanted, n_shards)
 
     # Pass 1: which labelled trailers have visual features, how many frames, which dim.
     frame_counts: dict[str, int] = {}
     dim, visual_meta = None, None
-    for shard in sorted(shards):
-        path = visual_dir / f"shard-{shard}.parquet"
+    for shard in shards:
+        path = paths.shard_file(visual_dir, shard)
         if not path.exists():
             continue
         # Only the id column: 10-90x cheaper than the whole shard, which pass 2 reads.
@@ -135,17 +129,17 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     n_frames = min(max_frames, max(frame_counts[t] for t in ids))
 
     # Pass 2: fill the memory-mapped array shard by shard (one shard in memory at a time).
-    visual_path = out_dir / VISUAL_FILE
+    visual_path = out_dir / paths.DATASET_VISUAL
     remove_stale_temporaries(visual_path)
     tmp_visual = temporary_path(visual_path)
     visual = np.lib.format.open_memmap(
         tmp_visual, mode="w+", dtype=np.float16, shape=(len(ids), n_frames, dim)
     )
-    audio = np.zeros((len(ids), 140), dtype=np.float32)
+    audio = np.zeros((len(ids), audio_dim(config["audio"])), dtype=np.float32)
     has_audio = np.zeros(len(ids), dtype=bool)
     silent = np.zeros(len(ids), dtype=bool)
-    for shard in sorted(shards):
-        path = visual_dir / f"shard-{shard}.parquet"
+    for shard in shards:
+        path = paths.shard_file(visual_dir, shard)
         if path.exists():
             vis = read_visual_shard(path)
             for i, trailer_id in enumerate(vis.trailer_ids):
@@ -176,8 +170,10 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     )
     for column, genre in enumerate(genres):
         index[genre] = y[:, column].astype(np.uint8)
-    _write_atomic(out_dir / AUDIO_FILE, lambda handle: np.save(handle, audio))
-    _write_atomic(out_dir / INDEX_FILE, lambda handle: index.to_parquet(handle, index=False))
+    _write_atomic(out_dir / paths.DATASET_AUDIO, lambda handle: np.save(handle, audio))
+    _write_atomic(
+        out_dir / paths.DATASET_INDEX, lambda handle: index.to_parquet(handle, index=False)
+    )
 
     # Files with features or extraction rows but no label (e.g. new trailers to predict),
     # and labels without features whose trailer file was not even found.
@@ -205,7 +201,7 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
         "problems": problems,
     }
     text = (json.dumps(report, indent=2) + "\n").encode()
-    _write_atomic(out_dir / REPORT_FILE, lambda handle: handle.write(text))
+    _write_atomic(out_dir / paths.DATASET_REPORT, lambda handle: handle.write(text))
     for key, items in problems.items():
         if items:
             shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")

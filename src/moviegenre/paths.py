@@ -1,10 +1,19 @@
-"""Where every stage reads and writes: one place, shared by Snakemake rules and DVC stages."""
+"""Where every stage reads and writes: one place, shared by Snakemake rules and DVC stages.
+
+dvc.yaml states the same paths for DVC; tests/test_dvc_layout.py holds it against these.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+# ---- inputs of the built-in demo (stage synth) -------------------------------------------
+SYNTHETIC = Path("data/synthetic")
+SYNTHETIC_TRAILERS = SYNTHETIC / "trailers"
+SYNTHETIC_LABELS_DB = SYNTHETIC / "database.db"
+
+# ---- features (Snakemake) -----------------------------------------------------------------
 RESULTS = Path("results")
 FEATURES = RESULTS / "features"
 AUDIO_FEATURES = FEATURES / "audio"
@@ -12,11 +21,34 @@ VISUAL_FEATURES = FEATURES / "visual"
 LOGS = RESULTS / "logs"
 EXTRACTION_REPORT = RESULTS / "extraction_report.csv"
 EXTRACTION_SUMMARY = RESULTS / "extraction_summary.json"
-DATASET = RESULTS / "dataset"
-MODELS = Path("models")
 
 # Features imported from LMTD-9's published ResNet-152 pickle (see `moviegenre import-lmtd`).
 LMTD_VISUAL_NAME = "lmtd9_resnet152"
+
+# ---- data set (stage dataset) --------------------------------------------------------------
+DATASET = RESULTS / "dataset"
+DATASET_VISUAL = "visual.npy"
+DATASET_AUDIO = "audio.npy"
+DATASET_INDEX = "index.parquet"
+DATASET_REPORT = "report.json"
+
+# ---- cross-fitting (stages folds, train, oof) ---------------------------------------------
+STACKING = RESULTS / "stacking"
+FOLDS_FILE = STACKING / "folds.parquet"
+TRAINING_LOGS = RESULTS / "training"
+
+# ---- models and predictions (stages train, oof, audio_svm, fuse) --------------------------
+MODELS = Path("models")
+FOLD_MODELS = MODELS / "folds"
+SVMS = MODELS / "svm"
+PREDICTIONS = RESULTS / "predictions"
+
+# ---- evaluation and the prediction bundle (stages evaluate, bundle) -----------------------
+METRICS = RESULTS / "metrics.json"
+THRESHOLDS = RESULTS / "thresholds.json"
+METRICS_TABLE = RESULTS / "metrics_table.txt"
+PLOTS = RESULTS / "plots"
+BUNDLE = MODELS / "bundle"
 
 
 def visual_features_dir(config: dict[str, Any]) -> Path:
@@ -27,14 +59,54 @@ def visual_features_dir(config: dict[str, Any]) -> Path:
     return VISUAL_FEATURES / config["backbone"]["name"]
 
 
+def shard_file(directory: Path, shard: str) -> Path:
+    """A feature shard in `directory` (`shard` may be Snakemake's "{shard}" wildcard)."""
+    return directory / f"shard-{shard}.parquet"
+
+
+def shard_log(kind: str, shard: str) -> Path:
+    """The rule log of one shard job; `kind` is "audio" or "visual/<features name>"."""
+    return LOGS / kind / f"shard-{shard}.log"
+
+
 def visual_shard(config: dict[str, Any], shard: str) -> Path:
-    return visual_features_dir(config) / f"shard-{shard}.parquet"
+    return shard_file(visual_features_dir(config), shard)
 
 
 def audio_shard(shard: str) -> Path:
-    return AUDIO_FEATURES / f"shard-{shard}.parquet"
+    return shard_file(AUDIO_FEATURES, shard)
 
 
 def status_file(features_file: Path) -> Path:
     """The per-trailer status CSV that sits beside a shard."""
     return features_file.with_name(features_file.stem + ".status.csv")
+
+
+def fold_model_path(model: str, fold: int) -> Path:
+    """One fold model of a visual model (trained on the other folds)."""
+    return FOLD_MODELS / model / f"fold-{fold}.keras"
+
+
+def fold_predictions_path(model: str, fold: int) -> Path:
+    """Probabilities of one fold model for every trailer (held-out, training and test)."""
+    return STACKING / model / f"fold-{fold}.parquet"
+
+
+def insample_path(model: str) -> Path:
+    """In-sample visual probabilities (the seed's protocol, for comparison only)."""
+    return STACKING / "insample" / f"{model}.parquet"
+
+
+def training_log_dir(model: str, fold: int) -> Path:
+    """dvclive curves and history.json of one fold model."""
+    return TRAINING_LOGS / model / f"fold-{fold}"
+
+
+def predictions_path(model: str) -> Path:
+    """The per-trailer probabilities of a model: the hand-off to fusion and evaluation."""
+    return PREDICTIONS / f"{model}.parquet"
+
+
+def svm_path(model: str) -> Path:
+    """The per-genre SVMs of the audio model or of one fusion (skops)."""
+    return SVMS / f"{model}.skops"

@@ -8,14 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from moviegenre import paths
 from moviegenre.atomic import write_atomic
-
-PREDICTIONS = paths.RESULTS / "predictions"
-
-
-def predictions_path(model: str) -> Path:
-    return PREDICTIONS / f"{model}.parquet"
 
 
 def write_predictions(

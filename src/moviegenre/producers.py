@@ -1,7 +1,8 @@
 """Missing stage inputs, and which DVC stage makes them: the one-line error of a stage command.
 
-A user who runs `moviegenre train` before the dataset exists should read one line naming
-the missing path and the command that makes it, not a traceback. Both the inputs and their
+A user who runs a stage (`python -m moviegenre.pipeline.train cnn1d 0`) before the data
+set exists should read one line naming the missing path and the command that makes it,
+not a traceback. Both the inputs and their
 makers are read from the real dvc.yaml through DVC's own API (params interpolation and
 foreach/matrix stages resolved as `dvc repro` resolves them), so no table here repeats it.
 """

@@ -19,11 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from moviegenre import paths
 from moviegenre.atomic import write_atomic
 
-STACKING = paths.RESULTS / "stacking"
-FOLDS_FILE = STACKING / "folds.parquet"
 TEST_FOLD = -1  # the fold column of test trailers: never held out, never trained on
 NON_TEST = ("train", "valid")
 
@@ -86,20 +83,6 @@ def read_folds(path: Path, trailer_ids: pd.Series) -> np.ndarray:
     if frame["trailer_id"].tolist() != list(trailer_ids):
         raise RuntimeError(f"{path} is not aligned with the data set: rerun `dvc repro folds`")
     return frame["fold"].to_numpy(dtype=np.int64)
-
-
-def fold_model_path(model: str, fold: int) -> Path:
-    return paths.MODELS / "folds" / model / f"fold-{fold}.keras"
-
-
-def fold_predictions_path(model: str, fold: int) -> Path:
-    """Probabilities of one fold model for every trailer (held-out, training and test)."""
-    return STACKING / model / f"fold-{fold}.parquet"
-
-
-def insample_path(model: str) -> Path:
-    """In-sample visual probabilities (the seed's protocol, for comparison only)."""
-    return STACKING / "insample" / f"{model}.parquet"
 
 
 def combine(per_fold: list[np.ndarray], folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

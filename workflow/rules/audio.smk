@@ -5,10 +5,10 @@ rule audio_shard:
     input:
         videos=shard_videos,
     output:
-        features=str(paths.AUDIO_FEATURES / "shard-{shard}.parquet"),
-        status=str(paths.AUDIO_FEATURES / "shard-{shard}.status.csv"),
+        features=str(paths.audio_shard("{shard}")),
+        status=str(paths.status_file(paths.audio_shard("{shard}"))),
     log:
-        str(LOGS / "audio" / "shard-{shard}.log"),
+        str(paths.shard_log("audio", "{shard}")),
     conda:
         "../../envs/audio.yaml"
     threads: 1

@@ -59,7 +59,7 @@ def rejected_digest(rejected):
 def status_files(wildcards=None):
     files = [str(paths.status_file(paths.audio_shard(s))) for s in SHARDS]
     if EXTRACT_VISUAL:
-        files += [str(paths.status_file(VISUAL_DIR / f"shard-{s}.parquet")) for s in SHARDS]
+        files += [str(paths.status_file(paths.shard_file(VISUAL_DIR, s))) for s in SHARDS]
     return files
 
 

@@ -6,10 +6,10 @@ rule visual_shard:
     input:
         videos=shard_videos,
     output:
-        features=str(VISUAL_DIR / "shard-{shard}.parquet"),
-        status=str(VISUAL_DIR / "shard-{shard}.status.csv"),
+        features=str(paths.shard_file(VISUAL_DIR, "{shard}")),
+        status=str(paths.status_file(paths.shard_file(VISUAL_DIR, "{shard}"))),
     log:
-        str(LOGS / "visual" / VISUAL_DIR.name / "shard-{shard}.log"),
+        str(paths.shard_log(f"visual/{VISUAL_DIR.name}", "{shard}")),
     conda:
         "../../envs/vision.yaml"
     threads: 2

@@ -296,7 +296,7 @@ def _write_shards(
         stamps = [np.arange(len(a), dtype=np.float32) for a in arrays]
         table = visual_table(ids, stamps, arrays, LMTD_DIM)
         del arrays, stamps
-        path = shards_dir / f"shard-{shard_name(index)}.parquet"
+        path = paths.shard_file(shards_dir, shard_name(index))
         write_table_atomic(table, path, meta)
         del table
         written.append(path)

@@ -25,26 +25,18 @@ import librosa
 import numpy as np
 import pysptk
 
-AUDIO_DIM = 140
+from moviegenre.features.audio_layout import AUDIO_DIM, N_POSITIONS, audio_feature_names
+
+__all__ = ["AUDIO_DIM", "audio_feature_names", "audio_vector", "is_silent", "lpc_coefficients"]
+
 POOLINGS = ("seed", "segments")
 #: STFT padding of the MFCC frames per pooling: the seed's librosa 0.6 padded in
 #: ``reflect`` mode; librosa 0.10+ defaults to ``constant`` (zeros), which moves the
 #: edge frames (delta by up to 6e-3, MFCC by up to 0.24 on the test trailers)
 STFT_PAD_MODE = {"seed": "reflect", "segments": "constant"}
-N_POSITIONS = 5
 #: librosa's MFCC hop length (default) used to state the minimum duration
 HOP_LENGTH = 512
 MIN_POOLED_FRAMES = 4
-
-
-def audio_feature_names(n_mfcc: int = 13, lpc_order: int = 9) -> list[str]:
-    """Column names in vector order: delta_cXX_pP, mfcc_cXX_pP, lpc_0 (gain) .. lpc_<order>."""
-    pooled = [f"c{c:02d}_p{p}" for c in range(n_mfcc) for p in range(N_POSITIONS)]
-    return (
-        [f"delta_{name}" for name in pooled]
-        + [f"mfcc_{name}" for name in pooled]
-        + [f"lpc_{i}" for i in range(lpc_order + 1)]
-    )
 
 
 def is_silent(y: np.ndarray, threshold: float = 1e-4) -> bool:

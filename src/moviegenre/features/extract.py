@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre import __version__
+from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.decode import TrailerError, decode_frames, probe
 from moviegenre.features.shards import audio_table, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus, write_status_csv
@@ -30,8 +31,6 @@ log = logging.getLogger("moviegenre.extract")
 #: it the file was cut short (e.g. an interrupted faststart download whose header promises
 #: more than the data holds) and is reported as decode_error instead of silently clamped
 MAX_OVERRUN_S = 2.0
-#: length of the audio vector (features.audio.AUDIO_DIM; not imported: librosa loads slowly)
-AUDIO_DIM = 140
 
 
 def visual_metadata(backbone: Mapping[str, Any], frames: Mapping[str, Any], dim: int) -> dict:
@@ -85,7 +84,7 @@ def _decode_for_embedding(
             start,
             frames_cfg["end_s"],
             frames_cfg["count"],
-            str(frames_cfg.get("step_ms", "exact")),
+            str(frames_cfg["step_ms"]),
         )
     except ValueError as exc:  # duration == start: nothing to sample
         raise _too_short(path, info.duration_s, start, str(exc)) from exc
@@ -202,7 +201,6 @@ def audio_features_for(
     """
     # imported here: the visual path never loads the sound code (see code_version.py)
     from moviegenre.features.audio import audio_vector, is_silent
-    from moviegenre.features.resample import DEFAULT_RESAMPLER
     from moviegenre.features.sound import decode_audio
 
     info = probe(path)
@@ -220,7 +218,7 @@ def audio_features_for(
         path,
         int(audio_cfg["sample_rate"]),
         offset,
-        resampler=str(audio_cfg.get("resampler", DEFAULT_RESAMPLER)),
+        resampler=str(audio_cfg["resampler"]),
         max_overrun_s=MAX_OVERRUN_S,
     )
     try:
@@ -280,7 +278,7 @@ def extract_audio_shard(
         )
         progress.step(True)
     # A shard where no trailer has usable sound still gets its (empty, valid) table.
-    dim = len(vectors[0]) if vectors else AUDIO_DIM
+    dim = len(vectors[0]) if vectors else audio_dim(audio_cfg)
     matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     table = audio_table(ids, matrix, silent, dim)
     write_table_atomic(table, Path(features_path), audio_metadata(audio_cfg, dim))

@@ -12,11 +12,10 @@ from typing import Any
 import keras
 from keras import layers
 
-from moviegenre.models.names import MODEL_NAMES  # one list, importable without TensorFlow
+from moviegenre.registry import VISUAL_MODELS
 
 __all__ = [
     "DEFAULT_PARAMS",
-    "MODEL_NAMES",
     "RECURRENT_ACTIVATIONS",
     "branch_slices",
     "build_model",
@@ -87,7 +86,7 @@ def branch_slices(branches: int = 12, branch_frames: int = 9) -> list[slice]:
 def build_model(
     name: str, n_frames: int, dim: int, n_genres: int, params: dict | None = None
 ) -> keras.Model:
-    """Build and compile one of MODEL_NAMES for inputs [n_frames, dim] and n_genres outputs.
+    """Build and compile one of VISUAL_MODELS for inputs [n_frames, dim] and n_genres outputs.
 
     Compiled with Adam(params["learning_rate"]) and binary cross-entropy; the output layer,
     named "genres", is a sigmoid Dense so outputs are per-genre probabilities.
@@ -115,8 +114,8 @@ def build_model(
 
 
 def _check_name(name: str) -> None:
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+    if name not in VISUAL_MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(VISUAL_MODELS)}")
 
 
 def _pair(value: Any, what: str) -> tuple[int, int]:

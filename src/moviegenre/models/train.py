@@ -20,8 +20,9 @@ import keras
 import numpy as np
 
 from moviegenre.atomic import write_atomic, write_json_atomic
-from moviegenre.models.architectures import MODEL_NAMES, build_model, model_params
+from moviegenre.models.architectures import build_model, model_params
 from moviegenre.models.batches import FrameBatches
+from moviegenre.registry import VISUAL_MODELS
 
 # docs/method.md: batch 32, at most 100 epochs, patience 5.
 COMMON_DEFAULTS: dict[str, Any] = {"seed": 0, "batch_size": 32, "epochs": 100, "patience": 5}
@@ -87,8 +88,8 @@ def train_model(
     with `live_dir`, writes dvclive curves under `live_dir/plots/metrics` and
     `live_dir/history.json`.
     """
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+    if name not in VISUAL_MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(VISUAL_MODELS)}")
     model_path = Path(model_path)
     if model_path.suffix != ".keras":
         raise ValueError(f"model_path must end with .keras (Keras native format), got {model_path}")

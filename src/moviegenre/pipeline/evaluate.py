@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 import numpy as np
@@ -25,22 +26,12 @@ from moviegenre.evaluation.metrics import (
     prevalence_baseline,
 )
 from moviegenre.evaluation.thresholds import apply_thresholds, youden_thresholds
-from moviegenre.models.names import MODEL_NAMES
-from moviegenre.predictions import predictions_path, read_predictions
+from moviegenre.pipeline import stage_main
+from moviegenre.predictions import read_predictions
+from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
 from moviegenre.stacking import NON_TEST
-from moviegenre.stages.fuse import AUDIO_MODEL, fused_name
 
 log = logging.getLogger("moviegenre.evaluate")
-
-METRICS = paths.RESULTS / "metrics.json"
-THRESHOLDS = paths.RESULTS / "thresholds.json"
-PLOTS = paths.RESULTS / "plots"
-TABLE = paths.RESULTS / "metrics_table.txt"
-
-
-def evaluated_models() -> list[str]:
-    """Every model the pipeline scores: visual models, audio alone, and each fusion."""
-    return [*MODEL_NAMES, AUDIO_MODEL, *(fused_name(m) for m in MODEL_NAMES)]
 
 
 def threshold_rows(splits: np.ndarray, threshold_split: str) -> np.ndarray:
@@ -69,10 +60,10 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     oof_metrics: dict[str, dict] = {}
     thresholds: dict[str, dict[str, float]] = {}
     test_scores: dict[str, np.ndarray] = {}
-    for model in evaluated_models():
-        rows, scores = read_predictions(predictions_path(model), genres)
+    for model in EVALUATED_MODELS:
+        rows, scores = read_predictions(paths.predictions_path(model), genres)
         if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
-            raise RuntimeError(f"{predictions_path(model)} is not aligned with the data set")
+            raise RuntimeError(f"{paths.predictions_path(model)} is not aligned with the data set")
         cut = youden_thresholds(labels[pick], scores[pick])
         thresholds[model] = {g: round(float(t), 6) for g, t in zip(genres, cut, strict=True)}
         test_metrics[model] = evaluate_scores(labels[test], scores[test], cut, genres)
@@ -81,13 +72,13 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         test_scores[model] = scores[test]
         ap_rows = [{"genre": g, "ap": ap} for g, ap in test_metrics[model]["ap"].items()]
         plots.write_rows(
-            [r for r in ap_rows if r["ap"] is not None], PLOTS / "ap" / f"{model}.json"
+            [r for r in ap_rows if r["ap"] is not None], paths.PLOTS / "ap" / f"{model}.json"
         )
         predicted = apply_thresholds(scores[test], cut)
         plots.plot_fault_matrix(
             fault_matrix(labels[test], predicted),
             genres,
-            PLOTS / "fault_matrices" / f"{model}.png",
+            paths.PLOTS / "fault_matrices" / f"{model}.png",
             f"{model}: share wrong for genre i where labels i and j agree (test)",
         )
 
@@ -103,24 +94,34 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         "prevalence_baseline": {k: baseline[k] for k in ("auprc_micro", "auprc_macro")},
         "n_test": int(len(test)),
     }
-    write_json_atomic(METRICS, metrics)
+    write_json_atomic(paths.METRICS, metrics)
     write_json_atomic(
-        THRESHOLDS, {"split": config["evaluate"]["threshold_split"], "models": thresholds}
+        paths.THRESHOLDS, {"split": config["evaluate"]["threshold_split"], "models": thresholds}
     )
     for column, genre in enumerate(genres):
         per_model = {m: s[:, column] for m, s in test_scores.items()}
         rows = plots.interpolated_pr_rows(labels[test, column], per_model)
-        plots.write_rows(rows, PLOTS / "pr" / f"{genre}.json")
-    plots.plot_pr_curves(labels[test], test_scores, genres, PLOTS / "pr_curves.png")
-    plots.plot_ap_bars({m: v["ap"] for m, v in test_metrics.items()}, genres, PLOTS / "ap_bars.png")
+        plots.write_rows(rows, paths.PLOTS / "pr" / f"{genre}.json")
+    plots.plot_pr_curves(labels[test], test_scores, genres, paths.PLOTS / "pr_curves.png")
+    plots.plot_ap_bars(
+        {m: v["ap"] for m, v in test_metrics.items()}, genres, paths.PLOTS / "ap_bars.png"
+    )
     histories = {}
-    for model in MODEL_NAMES:  # fold 0's curves stand for the model's k fold models
-        history_file = paths.RESULTS / "training" / model / "fold-0" / "history.json"
+    for model in VISUAL_MODELS:  # fold 0's curves stand for the model's k fold models
+        history_file = paths.training_log_dir(model, 0) / "history.json"
         if history_file.exists():
             histories[model] = json.loads(history_file.read_text())
-    plots.plot_loss_curves(histories, PLOTS / "loss_curves.png")
+    plots.plot_loss_curves(histories, paths.PLOTS / "loss_curves.png")
 
     table = metrics_table({**test_metrics, "prevalence": baseline})
-    write_text_atomic(TABLE, table + "\n")
+    write_text_atomic(paths.METRICS_TABLE, table + "\n")
     log.info("test metrics (%d trailers):\n%s", len(test), table)
     return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    return stage_main("evaluate", run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,25 +7,21 @@ trailer; the oof stage keeps the held-out fold's rows and averages the folds for
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 from typing import Any
 
 import numpy as np
 
 from moviegenre import paths
 from moviegenre.dataset import load_dataset
+from moviegenre.pipeline import stage_main
 from moviegenre.predictions import write_predictions
-from moviegenre.stacking import (
-    FOLDS_FILE,
-    fold_model_path,
-    fold_predictions_path,
-    fold_rows,
-    read_folds,
-)
+from moviegenre.registry import VISUAL_MODELS
+from moviegenre.stacking import fold_rows, read_folds
 
 log = logging.getLogger("moviegenre.train")
-
-TRAINING_LOGS = paths.RESULTS / "training"
 
 
 def model_params(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -48,7 +44,7 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
     params = model_params(config, name)
     set_determinism(int(params["seed"]))
     data = load_dataset()
-    folds = read_folds(FOLDS_FILE, data.index["trailer_id"])
+    folds = read_folds(paths.FOLDS_FILE, data.index["trailer_id"])
     stacking = config["stacking"]
     fit_idx, stop_idx, held_out = fold_rows(
         folds,
@@ -75,17 +71,33 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
         stop_idx,
         params,
         max_frames,
-        fold_model_path(name, fold),
-        TRAINING_LOGS / name / f"fold-{fold}",
+        paths.fold_model_path(name, fold),
+        paths.training_log_dir(name, fold),
     )
     log.info("%s fold %d: best epoch %d of %d", name, fold, result.best_epoch, result.epochs_run)
-    model = load_model(fold_model_path(name, fold))
+    model = load_model(paths.fold_model_path(name, fold))
     everything = np.arange(len(data.index))
     probabilities = predict_probabilities(model, data.visual, everything, max_frames)
     write_predictions(
-        fold_predictions_path(name, fold),
+        paths.fold_predictions_path(name, fold),
         data.index["trailer_id"],
         data.index["split"],
         probabilities,
         data.genres,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m moviegenre.pipeline.train", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("model", choices=VISUAL_MODELS, help="visual model")
+    parser.add_argument("fold", type=int, help="the held-out fold (0..stacking.folds-1)")
+    args = parser.parse_args(argv)
+    return stage_main(
+        f"train@{args.model}-{args.fold}", lambda config: run(config, args.model, args.fold)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Fitting the per-genre SVMs under a protocol: which rows they learn from, and which rows'
+scores are out-of-fold. Used by the audio_svm and fuse@<model> stages.
+
+Stacking (`fusion.protocol: oof`, the default): every SVM learns from all non-test
+trailers (train + valid). A fusion SVM's visual inputs are out-of-fold probabilities
+(moviegenre.stacking), which no visual model computed for a trailer it trained on. The
+non-test rows of each SVM's output are its own out-of-fold scores (inner cross-validation),
+so thresholds and model choice picked on them are not in-sample either.
+
+`fusion.protocol: seed` reproduces the original for comparison: the SVMs learn from the
+training split with in-sample visual probabilities (optimistic inputs: docs/method.md,
+"Original / ours / why").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from moviegenre.fusion.svm import GenreSVMs, fusion_features, log_grid
+
+log = logging.getLogger("moviegenre.fuse")
+
+MIN_FIT_ROWS = 4
+NO_AUDIO_NOTE = "not fitted: too few trailers with audio"
+
+
+PROTOCOL_FIT_SPLITS = {"oof": ("train", "valid"), "seed": ("train",)}
+
+
+def make_svms(config: Mapping[str, Any]) -> GenreSVMs:
+    """Unfitted SVMs with params.yaml's `fusion` grid, folds and seed."""
+    fusion = config["fusion"]
+    return GenreSVMs(
+        C_grid=log_grid(fusion["C"]["start"], fusion["C"]["stop"], fusion["C"]["num"]),
+        gamma_grid=log_grid(
+            fusion["gamma"]["start"], fusion["gamma"]["stop"], fusion["gamma"]["num"]
+        ),
+        cv_folds=int(fusion["cv_folds"]),
+        seed=int(fusion["seed"]),
+    )
+
+
+def fit_splits(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The splits the SVMs learn from under `fusion.protocol` (never test)."""
+    return PROTOCOL_FIT_SPLITS[config["fusion"]["protocol"]]
+
+
+def fit_and_predict(
+    config: Mapping[str, Any],
+    audio: np.ndarray,
+    visual: np.ndarray | None,
+    labels: np.ndarray,
+    splits: np.ndarray,
+    has_audio: np.ndarray,
+) -> tuple[GenreSVMs, np.ndarray | None]:
+    """Fit on the protocol's rows with audio; probabilities [N, G] for every row with audio
+    (NaN elsewhere), out-of-fold for the rows the SVMs learnt from.
+
+    With too few trailers with audio (e.g. LMTD-9's feature pickle imported without the
+    trailers), nothing is fitted: the returned SVMs are unfitted, marked in `notes_`, and
+    the probabilities are None, so the caller applies the no-audio policy to every row.
+    """
+    has_audio = np.asarray(has_audio, dtype=bool)
+    features = fusion_features(audio, visual)
+    fit_split = "+".join(fit_splits(config))
+    in_fit = np.isin(np.asarray(splits), fit_splits(config))
+    fit_rows = np.flatnonzero(in_fit & has_audio)
+    if len(fit_rows) < MIN_FIT_ROWS:
+        log.warning(
+            "only %d %s trailers with audio: no SVMs fitted; every trailer gets the "
+            "no-audio fallback (visual scores for fusion, prevalence for audio alone)",
+            len(fit_rows),
+            fit_split,
+        )
+        svms = make_svms(config)
+        svms.notes_ = [f"{NO_AUDIO_NOTE} ({len(fit_rows)} in the {fit_split} split)"]
+        return svms, None
+    svms = make_svms(config).fit(features[fit_rows], labels[fit_rows])
+    for note in svms.notes_:
+        log.warning("%s", note)
+    probabilities = np.full(labels.shape, np.nan, dtype=np.float32)
+    with_audio = np.flatnonzero(has_audio)
+    probabilities[with_audio] = svms.predict_proba(features[with_audio])
+    # The rows the SVMs learnt from get out-of-fold probabilities instead of in-sample ones.
+    probabilities[fit_rows] = svms.oof_predict_proba(features[fit_rows], labels[fit_rows])
+    return svms, probabilities

@@ -1,0 +1,54 @@
+"""DVC stage audio_svm: per-genre RBF SVMs on the audio vector alone (moviegenre.fusion.fit).
+
+Policy for trailers without sound: their audio-only scores are the training prevalence,
+flagged `audio_missing`; zeros are never passed off as audio.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import numpy as np
+
+from moviegenre import paths
+from moviegenre.dataset import load_dataset
+from moviegenre.fusion.fit import fit_and_predict
+from moviegenre.fusion.svm import save_svms
+from moviegenre.pipeline import stage_main
+from moviegenre.predictions import write_predictions
+from moviegenre.registry import AUDIO_MODEL
+
+log = logging.getLogger("moviegenre.fuse")
+
+
+def run(config: dict[str, Any]) -> None:
+    data = load_dataset()
+    has_audio = data.index["has_audio"].to_numpy(dtype=bool)
+    svms, probabilities = fit_and_predict(
+        config, data.audio, None, data.labels, data.index["split"].to_numpy(), has_audio
+    )
+    prevalence = data.labels[data.split_indices("train")].mean(axis=0)
+    if probabilities is None:
+        probabilities = np.empty((len(data.index), len(data.genres)), dtype=np.float32)
+        has_audio = np.zeros_like(has_audio)
+    probabilities[~has_audio] = prevalence
+    save_svms(svms, paths.svm_path(AUDIO_MODEL))
+    write_predictions(
+        paths.predictions_path(AUDIO_MODEL),
+        data.index["trailer_id"],
+        data.index["split"],
+        probabilities,
+        data.genres,
+        audio_missing=~has_audio,
+    )
+    log.info("audio SVMs: %s", getattr(svms, "best_params_", svms.notes_))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return stage_main("audio_svm", run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

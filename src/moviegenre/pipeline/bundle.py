@@ -1,0 +1,22 @@
+"""DVC stage bundle: everything `moviegenre predict` needs, in models/bundle (moviegenre.bundle)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from moviegenre.pipeline import stage_main
+
+
+def run(config: dict[str, Any]) -> None:
+    from moviegenre.bundle import build
+
+    build(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return stage_main("bundle", run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""DVC stage dataset: labels joined with features for the configured genre setting.
+
+The join itself (memory-mapped arrays, the problems report) is moviegenre.dataset, which
+every later stage also uses to read the result.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from moviegenre.pipeline import stage_main
+
+
+def run(config: dict[str, Any]) -> None:
+    from moviegenre.dataset import build_dataset
+
+    build_dataset(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return stage_main("dataset", run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""DVC stage fuse@<model>: per-genre RBF SVMs on audio + one visual model's probabilities.
+
+The protocol (which rows the SVMs learn from, out-of-fold scores) is moviegenre.fusion.fit.
+Policy for trailers without sound: their fused scores are the visual model's own scores,
+flagged `audio_missing`; zeros are never passed off as audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviegenre import paths
+from moviegenre.dataset import load_dataset
+from moviegenre.fusion.fit import fit_and_predict
+from moviegenre.fusion.svm import save_svms
+from moviegenre.pipeline import stage_main
+from moviegenre.predictions import read_predictions, write_predictions
+from moviegenre.registry import VISUAL_MODELS, fused_name
+
+log = logging.getLogger("moviegenre.fuse")
+
+
+def visual_table(config: dict[str, Any], visual_model: str) -> Path:
+    """The visual probabilities the fusion reads: out-of-fold, or in-sample (seed)."""
+    if config["fusion"]["protocol"] == "seed":
+        return paths.insample_path(visual_model)
+    return paths.predictions_path(visual_model)
+
+
+def run(config: dict[str, Any], visual_model: str) -> None:
+    data = load_dataset()
+    table = visual_table(config, visual_model)
+    rows, visual = read_predictions(table, data.genres)
+    if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
+        raise RuntimeError(
+            f"{table} is not aligned with the data set: rerun `dvc repro oof@{visual_model}`"
+        )
+    has_audio = data.index["has_audio"].to_numpy(dtype=bool)
+    svms, probabilities = fit_and_predict(
+        config, data.audio, visual, data.labels, data.index["split"].to_numpy(), has_audio
+    )
+    if probabilities is None:
+        probabilities = np.empty_like(visual)
+        has_audio = np.zeros_like(has_audio)
+    probabilities[~has_audio] = visual[~has_audio]
+    name = fused_name(visual_model)
+    save_svms(svms, paths.svm_path(name))
+    write_predictions(
+        paths.predictions_path(name),
+        data.index["trailer_id"],
+        data.index["split"],
+        probabilities,
+        data.genres,
+        audio_missing=~has_audio,
+    )
+    log.info("%s SVMs: %s", name, getattr(svms, "best_params_", svms.notes_))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m moviegenre.pipeline.fuse", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("model", choices=VISUAL_MODELS, help="visual model to fuse with audio")
+    model = parser.parse_args(argv).model
+    return stage_main(f"fuse@{model}", lambda config: run(config, model))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
