@@ -188,10 +188,13 @@ def train_child(args: argparse.Namespace) -> dict:
     work = Path(args.work)
     labels = np.load(work / "labels.npy")
     split = np.load(work / "split.npy")
-    params = {"epochs": 1, "batch_size": args.batch_size, "seed": args.seed, "patience": 0}
-    model = build_model(
-        args.model, args.frames, args.dim, N_GENRES, train_mod.resolve_params(args.model, params)
-    )
+    from moviegenre.config import load_params
+
+    # params.yaml's hyperparameters for the model; one epoch, the benchmark's batch and seed
+    section = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["train"]
+    overrides = {"epochs": 1, "batch_size": args.batch_size, "seed": args.seed, "patience": 0}
+    params = train_mod.resolve_params(args.model, {**section, **overrides})
+    model = build_model(args.model, args.frames, args.dim, N_GENRES, params)
     n_params = model.count_params()
     del model
     import gc

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
+from moviegenre.config import load_params
 from moviegenre.models.architectures import (
-    DEFAULT_PARAMS,
     branch_slices,
     build_model,
+    model_keys,
 )
 from moviegenre.models.train import load_model
 from moviegenre.registry import VISUAL_MODELS
 
+#: params.yaml's train section: the only place hyperparameters come from
+HP = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["train"]
 DIM = 8  # the feature width does not change the structure; small keeps the tests fast
 
 
@@ -38,7 +43,7 @@ def test_branch_slices_cover_frames_9_to_116() -> None:
 @pytest.mark.parametrize("n_genres", [9, 4])
 @pytest.mark.parametrize("name", VISUAL_MODELS)
 def test_every_model_builds_with_sigmoid_genre_outputs(name: str, n_genres: int) -> None:
-    model = build_model(name, 240, DIM, n_genres, {})
+    model = build_model(name, 240, DIM, n_genres, HP[name])
     assert model.name == name
     assert model.input_shape == (None, 240, DIM)
     assert model.output_shape == (None, n_genres)
@@ -47,12 +52,12 @@ def test_every_model_builds_with_sigmoid_genre_outputs(name: str, n_genres: int)
     assert out.activation is keras.activations.sigmoid
     assert model.loss == "binary_crossentropy"
     assert isinstance(model.optimizer, keras.optimizers.Adam)
-    expected_lr = DEFAULT_PARAMS[name]["learning_rate"]
+    expected_lr = HP[name]["learning_rate"]
     assert float(model.optimizer.learning_rate) == pytest.approx(expected_lr)
 
 
 def test_cnn1d_layers_match_method() -> None:
-    model = build_model("cnn1d", 240, DIM, 9, {})
+    model = build_model("cnn1d", 240, DIM, 9, HP["cnn1d"])
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == [
         "InputLayer",
@@ -81,7 +86,7 @@ def test_cnn1d_layers_match_method() -> None:
 
 
 def test_lstm_merge_has_twelve_branches_of_method_layers() -> None:
-    model = build_model("lstm_merge", 240, DIM, 9, {})
+    model = build_model("lstm_merge", 240, DIM, 9, HP["lstm_merge"])
     assert len(_layers(model, keras.layers.Cropping1D)) == 12
     lstms = _layers(model, keras.layers.LSTM)
     assert len(lstms) == 24 and {(lstm.units, lstm.return_sequences) for lstm in lstms} == {
@@ -110,7 +115,7 @@ def test_lstm_merge_has_twelve_branches_of_method_layers() -> None:
 
 
 def test_gru_layers_match_method() -> None:
-    model = build_model("gru", 240, DIM, 4, {})
+    model = build_model("gru", 240, DIM, 4, HP["gru"])
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["InputLayer", "GRU", "MaxPooling1D", "GRU", "Dense"]
     first, second = _layers(model, keras.layers.GRU)
@@ -120,7 +125,7 @@ def test_gru_layers_match_method() -> None:
 
 
 def test_gru_merge_has_twelve_branches_of_method_layers() -> None:
-    model = build_model("gru_merge", 240, DIM, 4, {})
+    model = build_model("gru_merge", 240, DIM, 4, HP["gru_merge"])
     assert len(_layers(model, keras.layers.GRU)) == 24
     for k in range(1, 13):
         kinds = [type(layer).__name__ for layer in _branch(model, k)]
@@ -135,7 +140,7 @@ def test_gru_merge_has_twelve_branches_of_method_layers() -> None:
 
 
 def test_branches_see_frames_9_to_116() -> None:
-    model = build_model("gru_merge", 130, 1, 4, {"units": [2, 2]})
+    model = build_model("gru_merge", 130, 1, 4, {**HP["gru_merge"], "units": [2, 2]})
     crops = [model.get_layer(f"branch_{k:02d}_frames").output for k in range(1, 13)]
     probe = keras.Model(model.input, crops)
     frames = np.arange(130, dtype=np.float32).reshape(1, 130, 1)
@@ -144,30 +149,32 @@ def test_branches_see_frames_9_to_116() -> None:
         np.testing.assert_array_equal(view, np.arange(part.start, part.stop), err_msg=f"{k}")
 
 
-def test_params_override_method_defaults() -> None:
-    model = build_model("cnn1d", 64, DIM, 9, {"filters": [8, 4], "dense_units": 5, "seed": 1})
+def test_params_set_every_hyperparameter() -> None:
+    model = build_model(
+        "cnn1d", 64, DIM, 9, {**HP["cnn1d"], "filters": [8, 4], "dense_units": 5, "seed": 1}
+    )
     assert [c.filters for c in _layers(model, keras.layers.Conv1D)] == [8, 4]
     assert model.get_layer("dense").units == 5
-    gru = build_model("gru", 30, DIM, 9, {"units": [6, 3], "learning_rate": 0.01})
+    gru = build_model("gru", 30, DIM, 9, {**HP["gru"], "units": [6, 3], "learning_rate": 0.01})
     assert [g.units for g in _layers(gru, keras.layers.GRU)] == [6, 3]
     assert float(gru.optimizer.learning_rate) == pytest.approx(0.01)
 
 
 def test_bad_names_and_too_few_frames_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="cnn1d, lstm_merge, gru, gru_merge"):
-        build_model("transformer", 240, DIM, 9, {})
+        build_model("transformer", 240, DIM, 9, HP["cnn1d"])
     for name in ("lstm_merge", "gru_merge"):
         with pytest.raises(ValueError, match="117"):
-            build_model(name, 116, DIM, 9, {})
+            build_model(name, 116, DIM, 9, HP[name])
     with pytest.raises(ValueError, match="30 frames"):
-        build_model("cnn1d", 29, DIM, 9, {})
-    build_model("cnn1d", 30, DIM, 9, {})
+        build_model("cnn1d", 29, DIM, 9, HP["cnn1d"])
+    build_model("cnn1d", 30, DIM, 9, HP["cnn1d"])
 
 
 @pytest.mark.parametrize("name", VISUAL_MODELS)
 def test_keras_round_trip_predicts_the_same(name: str, tmp_path) -> None:
     small = {"filters": [8, 4], "dense_units": 6, "units": [6, 4] if "gru" in name else 4}
-    model = build_model(name, 120, DIM, 4, small)
+    model = build_model(name, 120, DIM, 4, {**HP[name], **small})
     x = np.random.default_rng(3).normal(size=(3, 120, DIM)).astype(np.float32)
     before = np.asarray(model(x, training=False))
     path = tmp_path / f"{name}.keras"
@@ -193,8 +200,10 @@ def _config_paths(config, prefix=()):
 @pytest.mark.parametrize("name", ["lstm_merge", "gru", "gru_merge"])
 def test_recurrent_activation_changes_only_the_gates(name: str) -> None:
     small = {"branches": 2, "units": [6, 4] if name != "lstm_merge" else 6}
-    base = build_model(name, 240, DIM, 4, small)
-    hard = build_model(name, 240, DIM, 4, {**small, "recurrent_activation": "hard_sigmoid"})
+    base = build_model(name, 240, DIM, 4, {**HP[name], **small})
+    hard = build_model(
+        name, 240, DIM, 4, {**HP[name], **small, "recurrent_activation": "hard_sigmoid"}
+    )
     recurrent = (keras.layers.LSTM, keras.layers.GRU)
     gates = [layer.cell.recurrent_activation for layer in _layers(base, recurrent)]
     assert len(gates) in (2, 4) and gates == [keras.activations.sigmoid] * len(gates)
@@ -208,6 +217,16 @@ def test_recurrent_activation_changes_only_the_gates(name: str) -> None:
 
 
 def test_cnn1d_has_no_recurrent_activation_and_bad_values_fail() -> None:
-    assert "recurrent_activation" not in DEFAULT_PARAMS["cnn1d"]
+    assert "recurrent_activation" not in model_keys("cnn1d")
     with pytest.raises(ValueError, match="recurrent_activation"):
-        build_model("gru", 240, DIM, 4, {"units": [4, 4], "recurrent_activation": "tanh"})
+        build_model(
+            "gru", 240, DIM, 4, {**HP["gru"], "units": [4, 4], "recurrent_activation": "tanh"}
+        )
+
+
+@pytest.mark.parametrize("name", VISUAL_MODELS)
+def test_a_missing_hyperparameter_is_named_not_defaulted(name: str) -> None:
+    """params.yaml is the only source: no key is filled in by the code."""
+    partial = {k: v for k, v in HP[name].items() if k != "learning_rate"}
+    with pytest.raises(ValueError, match=rf"train\.{name}: missing learning_rate"):
+        build_model(name, 240, DIM, 4, partial)

@@ -7,6 +7,7 @@ in a fresh repo copy where nothing has been made yet, so their inputs are really
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,19 @@ def test_a_missing_file_met_while_running_names_its_maker(fresh_repo: Path) -> N
     assert message == "results/stacking/folds.parquet missing: run `dvc repro folds`"
     message = missing_path_message(fresh_repo / "results/predictions", str(fresh_repo))
     assert message == "results/predictions missing: run `dvc repro oof audio_svm fuse`"
+
+
+@pytest.mark.parametrize(
+    "stage",
+    ["synth", "dataset", "folds", "train", "oof", "audio_svm", "fuse", "evaluate", "bundle"],
+)
+def test_a_stage_command_explains_itself_and_does_nothing_on_help(
+    stage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = importlib.import_module(f"moviegenre.pipeline.{stage}")
+    with pytest.raises(SystemExit) as stopped:
+        module.main(["--help"])
+    assert stopped.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"python -m moviegenre.pipeline.{stage}" in text
+    assert f"DVC stage {stage}" in text

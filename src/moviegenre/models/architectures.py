@@ -2,7 +2,7 @@
 
 Every layer is a built-in Keras layer (branch slicing uses `Cropping1D`, not a `Lambda`), so a
 saved `.keras` file loads with `keras.saving.load_model` in safe mode and without custom objects.
-Hyperparameters come from a `params` dict whose defaults are the values docs/method.md states.
+Hyperparameters come from params.yaml's `train.<model>` (docs/method.md's values are noted there).
 """
 
 from __future__ import annotations
@@ -15,34 +15,12 @@ from keras import layers
 from moviegenre.registry import VISUAL_MODELS
 
 __all__ = [
-    "DEFAULT_PARAMS",
     "RECURRENT_ACTIVATIONS",
     "branch_slices",
     "build_model",
+    "model_keys",
     "model_params",
 ]
-
-# docs/method.md's values; params.yaml may override any of them (e.g. a faster demo learning rate).
-DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "cnn1d": {"learning_rate": 1e-4, "filters": [384, 128], "dense_units": 100, "dropout": 0.5},
-    "lstm_merge": {
-        "learning_rate": 1e-5,
-        "branches": 12,
-        "branch_frames": 9,
-        "units": 64,
-        "dense_units": 32,
-        "dropout": 0.5,
-        "recurrent_activation": "sigmoid",
-    },
-    "gru": {"learning_rate": 1e-4, "units": [120, 64], "recurrent_activation": "sigmoid"},
-    "gru_merge": {
-        "learning_rate": 1e-4,
-        "branches": 12,
-        "branch_frames": 9,
-        "units": [120, 64],
-        "recurrent_activation": "sigmoid",
-    },
-}
 
 #: gate activations of the recurrent models (``train.<model>.recurrent_activation``):
 #: ``sigmoid`` is Keras 3's default; the seed's Keras 2.2 defaulted to ``hard_sigmoid``.
@@ -56,18 +34,26 @@ _CNN_POOLS = (7, 2)
 _GRU_POOL = 3
 
 
-def model_params(name: str, params: dict | None = None) -> dict[str, Any]:
-    """The model's hyperparameters: docs/method.md's defaults updated with the given keys.
+def model_keys(name: str) -> tuple[str, ...]:
+    """The hyperparameters of model `name`: its keys under params.yaml's `train.<name>`,
+    read from the config schema (one list; no second copy here)."""
+    from moviegenre.config import load_schema
 
-    Keys that do not belong to the model (e.g. the common training keys) are ignored, so one
-    flat dict can serve both the model and the training loop.
-    """
     _check_name(name)
-    merged = dict(DEFAULT_PARAMS[name])
-    for key, value in (params or {}).items():
-        if key in merged and value is not None:
-            merged[key] = value
-    return merged
+    return tuple(load_schema()["properties"]["train"]["properties"][name]["properties"])
+
+
+def model_params(name: str, params: dict) -> dict[str, Any]:
+    """The model's hyperparameters picked from `params` (a flat dict may hold more keys,
+    e.g. the common training ones). Every key is required: params.yaml states them all,
+    and the code keeps no second set of defaults that could disagree with it."""
+    keys = model_keys(name)
+    missing = [key for key in keys if params.get(key) is None]
+    if missing:
+        raise ValueError(
+            f"train.{name}: missing {', '.join(missing)} (params.yaml's train.{name} states them)"
+        )
+    return {key: params[key] for key in keys}
 
 
 def branch_slices(branches: int = 12, branch_frames: int = 9) -> list[slice]:
@@ -84,7 +70,7 @@ def branch_slices(branches: int = 12, branch_frames: int = 9) -> list[slice]:
 
 
 def build_model(
-    name: str, n_frames: int, dim: int, n_genres: int, params: dict | None = None
+    name: str, n_frames: int, dim: int, n_genres: int, params: dict
 ) -> keras.Model:
     """Build and compile one of VISUAL_MODELS for inputs [n_frames, dim] and n_genres outputs.
 

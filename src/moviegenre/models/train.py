@@ -25,7 +25,8 @@ from moviegenre.models.batches import FrameBatches
 from moviegenre.registry import VISUAL_MODELS
 
 # docs/method.md: batch 32, at most 100 epochs, patience 5.
-COMMON_DEFAULTS: dict[str, Any] = {"seed": 0, "batch_size": 32, "epochs": 100, "patience": 5}
+#: params.yaml's `train` keys every model shares
+COMMON_KEYS = ("seed", "batch_size", "epochs", "patience")
 
 
 @dataclass
@@ -50,17 +51,20 @@ def set_determinism(seed: int) -> None:
 
 
 def resolve_params(name: str, params: dict) -> dict[str, Any]:
-    """Flat training params: common keys plus the model's keys (defaults from docs/method.md).
+    """Flat training params of model `name`: the common keys plus the model's own.
 
-    Accepts either a flat dict or params.yaml's `train` section, where the model's keys sit
-    under `params[name]` (those win over flat keys).
+    The one resolution of training parameters. Accepts params.yaml's `train` section (the
+    model's keys under `params[name]` win over flat ones) or a flat dict; every key is
+    required, so params.yaml is the only place a value comes from.
     """
     flat = {k: v for k, v in params.items() if not isinstance(v, dict)}
     nested = params.get(name)
     if isinstance(nested, dict):
         flat.update(nested)
-    resolved = dict(COMMON_DEFAULTS)
-    resolved.update({k: flat[k] for k in COMMON_DEFAULTS if flat.get(k) is not None})
+    missing = [key for key in COMMON_KEYS if flat.get(key) is None]
+    if missing:
+        raise ValueError(f"train: missing {', '.join(missing)} (params.yaml's train states them)")
+    resolved = {key: flat[key] for key in COMMON_KEYS}
     resolved.update(model_params(name, flat))
     for key in ("batch_size", "epochs"):
         if int(resolved[key]) < 1:

@@ -9,6 +9,7 @@ rule scripts only.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -46,3 +47,12 @@ def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
         print(f"{stage}: {missing_path_message(exc.filename)}", file=sys.stderr)
         return 2
     return 0
+
+
+def stage_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
+    """The argument parser of a stage module: `--help` prints what the stage does."""
+    return argparse.ArgumentParser(
+        prog=f"python -m {module}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )

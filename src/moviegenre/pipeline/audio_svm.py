@@ -16,7 +16,7 @@ from moviegenre import paths
 from moviegenre.dataset import load_dataset
 from moviegenre.fusion.fit import fit_and_predict
 from moviegenre.fusion.svm import save_svms
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import write_predictions
 from moviegenre.registry import AUDIO_MODEL
 
@@ -47,6 +47,7 @@ def run(config: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stage_parser(__spec__.name, __doc__).parse_args(argv)
     return stage_main("audio_svm", run)
 
 

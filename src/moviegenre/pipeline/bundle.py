@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 
 
 def run(config: dict[str, Any]) -> None:
@@ -15,6 +15,7 @@ def run(config: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stage_parser(__spec__.name, __doc__).parse_args(argv)
     return stage_main("bundle", run)
 
 

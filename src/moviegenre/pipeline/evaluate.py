@@ -26,7 +26,7 @@ from moviegenre.evaluation.metrics import (
     prevalence_baseline,
 )
 from moviegenre.evaluation.thresholds import apply_thresholds, youden_thresholds
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import read_predictions
 from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
 from moviegenre.stacking import NON_TEST
@@ -120,6 +120,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stage_parser(__spec__.name, __doc__).parse_args(argv)
     return stage_main("evaluate", run)
 
 

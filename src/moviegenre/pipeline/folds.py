@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from moviegenre import paths
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.stacking import TEST_FOLD, assign_folds, write_folds
 
 log = logging.getLogger("moviegenre.stacking")
@@ -32,6 +32,7 @@ def run(config: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stage_parser(__spec__.name, __doc__).parse_args(argv)
     return stage_main("folds", run)
 
 

@@ -7,7 +7,6 @@ flagged `audio_missing`; zeros are never passed off as audio.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from moviegenre import paths
 from moviegenre.dataset import load_dataset
 from moviegenre.fusion.fit import fit_and_predict
 from moviegenre.fusion.svm import save_svms
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import read_predictions, write_predictions
 from moviegenre.registry import VISUAL_MODELS, fused_name
 
@@ -63,9 +62,7 @@ def run(config: dict[str, Any], visual_model: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m moviegenre.pipeline.fuse", description=__doc__.split("\n")[0]
-    )
+    parser = stage_parser(__spec__.name, __doc__)
     parser.add_argument("model", choices=VISUAL_MODELS, help="visual model to fuse with audio")
     model = parser.parse_args(argv).model
     return stage_main(f"fuse@{model}", lambda config: run(config, model))

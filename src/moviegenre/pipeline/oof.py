@@ -8,13 +8,12 @@ feeds to the SVMs.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from typing import Any
 
 from moviegenre import paths
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import read_predictions, write_predictions
 from moviegenre.registry import VISUAL_MODELS
 from moviegenre.stacking import combine, read_folds
@@ -42,7 +41,7 @@ def run(config: dict[str, Any], name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m moviegenre.pipeline.oof", description=__doc__)
+    parser = stage_parser(__spec__.name, __doc__)
     parser.add_argument("model", choices=VISUAL_MODELS, help="visual model")
     model = parser.parse_args(argv).model
     return stage_main(f"oof@{model}", lambda config: run(config, model))

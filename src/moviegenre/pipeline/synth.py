@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from moviegenre import paths
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 
 
 def run(config: dict[str, Any]) -> None:
@@ -16,6 +16,7 @@ def run(config: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stage_parser(__spec__.name, __doc__).parse_args(argv)
     return stage_main("synth", run)
 
 

@@ -7,7 +7,6 @@ trailer; the oof stage keeps the held-out fold's rows and averages the folds for
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 
 from moviegenre import paths
 from moviegenre.dataset import load_dataset
-from moviegenre.pipeline import stage_main
+from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import write_predictions
 from moviegenre.registry import VISUAL_MODELS
 from moviegenre.stacking import fold_rows, read_folds
@@ -24,24 +23,18 @@ from moviegenre.stacking import fold_rows, read_folds
 log = logging.getLogger("moviegenre.train")
 
 
-def model_params(config: dict[str, Any], name: str) -> dict[str, Any]:
-    """The common training keys merged with the model's own (params.yaml train.<name>)."""
-    train = config["train"]
-    common = {key: train[key] for key in ("seed", "batch_size", "epochs", "patience")}
-    return {**common, **train[name]}
-
-
 def run(config: dict[str, Any], name: str, fold: int) -> None:
     from moviegenre.models.train import (
         load_model,
         predict_probabilities,
+        resolve_params,
         set_determinism,
         train_model,
     )
     from moviegenre.runtime import configure_tensorflow
 
     configure_tensorflow()
-    params = model_params(config, name)
+    params = resolve_params(name, config["train"])
     set_determinism(int(params["seed"]))
     data = load_dataset()
     folds = read_folds(paths.FOLDS_FILE, data.index["trailer_id"])
@@ -88,9 +81,7 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m moviegenre.pipeline.train", description=__doc__.split("\n")[0]
-    )
+    parser = stage_parser(__spec__.name, __doc__)
     parser.add_argument("model", choices=VISUAL_MODELS, help="visual model")
     parser.add_argument("fold", type=int, help="the held-out fold (0..stacking.folds-1)")
     args = parser.parse_args(argv)
