@@ -45,9 +45,11 @@ def _ran(output: str) -> set[str]:
 
 
 def readme_command(start: str) -> list[list[str]]:
-    """The README's command line that starts with `start`, as argument lists (one per
-    `&&` part, the trailing comment dropped): the tests run what the README says."""
-    for line in (REPO / "README.md").read_text().splitlines():
+    """The command line of the README's user's day that starts with `start`, as argument
+    lists (one per `&&` part, the comment dropped): the tests run what the README says."""
+    readme = (REPO / "README.md").read_text()
+    day = re.split(r"\n##+ ", readme.split("## The user's day\n", 1)[1])[0]
+    for line in day.splitlines():
         if line.startswith(start):
             words = shlex.split(line, comments=True)
             parts: list[list[str]] = [[]]
@@ -142,8 +144,9 @@ def test_cnn1d_parameter_reruns_only_its_branch(repo: Path) -> None:
 
 
 def test_seed_protocol_is_one_experiment_away(repo: Path) -> None:
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "baseline"], repo)
+    for cmd in readme_command("git commit "):  # keep the changes so far
+        run(cmd, repo)
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
     result = run(["dvc", "exp", "run", "-S", "fusion.protocol=seed"], repo)
     assert _ran(result.stdout) == FUSION_STAGES, result.stdout
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo).stdout)
