@@ -54,7 +54,10 @@ def readme_command(start: str) -> list[list[str]]:
             words = shlex.split(line, comments=True)
             parts: list[list[str]] = [[]]
             for word in words:
-                parts.append([]) if word == "&&" else parts[-1].append(word)
+                if word == "&&":
+                    parts.append([])
+                else:
+                    parts[-1].append(word)
             return parts
     raise AssertionError(f"README.md has no line starting with {start!r}")
 
