@@ -59,7 +59,7 @@ def test_push_then_pull_into_a_fresh_clone_restores_everything(
     for folder in ("results/features", "models", "data/synthetic/trailers"):
         assert files(fresh, folder) == files(source, folder), folder
         assert files(fresh, folder), folder
-    for name in ("results/metrics.json", "results/extraction_report.csv", "dvc.lock"):
+    for name in ("results/metrics/cnn1d.json", "results/extraction_report.csv", "dvc.lock"):
         assert (fresh / name).read_bytes() == (source / name).read_bytes(), name
 
     dry = run(["snakemake", "-n"], fresh)

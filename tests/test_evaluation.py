@@ -203,6 +203,26 @@ def test_plots_write_png(toy, tmp_path):
     assert sorted(f.name for f in tmp_path.iterdir()) == ["ap.png", "fault.png", "pr.png", "sub"]
 
 
+def test_pr_legend_is_shared_and_covers_no_panel(toy) -> None:
+    """Nine models' legend inside each small panel hid the curves: one legend for the
+    figure, outside every panel, with each model once (plus the prevalence line)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    y, s = toy
+    models = {f"model_{k}": np.roll(s, k, axis=0) for k in range(9)}
+    fig = plots.pr_curves_figure(y, models, ["A", "B", "C"])
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert len(fig.legends) == 1
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [*models, "prevalence"]
+    box = legend.get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+
+
 def test_threshold_rows_are_never_test() -> None:
     """`oof` fits thresholds on every non-test trailer; no setting reaches the test split."""
     from moviegenre.config import ConfigError, load_params, validate_config

@@ -247,7 +247,7 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
     oof["gru"]["auprc_macro"] = 0.9  # not a fusion: never the default
     test["fusion_cnn1d"]["auprc_macro"] = 0.95  # never chosen on test
     metrics = {"valid": valid, "oof": oof, "test": test}
-    (root / "results" / "metrics.json").write_text(json.dumps(metrics))
+    (root / "results" / "metrics_detail.json").write_text(json.dumps(metrics))
     meta = {
         "backbone": config["backbone"]["name"],
         "weights": str(config["backbone"]["weights"]),
@@ -405,7 +405,7 @@ def test_bundle_records_the_pipeline(trained_repo: Path) -> None:
     manifest = bundle.manifest
     report = json.loads((trained_repo / "results" / "dataset" / "report.json").read_text())
     thresholds = json.loads((trained_repo / "results" / "thresholds.json").read_text())
-    metrics = json.loads((trained_repo / "results" / "metrics.json").read_text())
+    metrics = json.loads((trained_repo / "results" / "metrics_detail.json").read_text())
     params = yaml.safe_load((trained_repo / "params.yaml").read_text())
     assert manifest["genres"] == report["genres"]
     assert manifest["n_frames"] == report["n_frames"]

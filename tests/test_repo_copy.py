@@ -18,7 +18,7 @@ def _files(root: Path) -> list[str]:
 # plots, the .gitignore files DVC writes beside its outputs, dvc.lock), Snakemake's shards,
 # data and models.
 RUN_OUTPUTS = {
-    "results/metrics.json": "{}",
+    "results/metrics/cnn1d.json": "{}",
     "results/metrics_table.txt": "cnn1d 0.5",
     "results/plots/pr/Action.json": "[]",
     "results/.gitignore": "/dataset\n",
@@ -43,7 +43,7 @@ def test_copy_of_a_tree_with_run_outputs_equals_a_clean_copy(tmp_path: Path) -> 
     # `make run` leaves DVC's .gitignore files and dvc.lock staged (DVC's autostage), and a
     # user may commit a baseline: tracked outputs are outputs all the same.
     run(["git", "add", "results/.gitignore", "models/.gitignore", "dvc.lock"], used)
-    run(["git", "add", "-f", "results/metrics.json"], used)
+    run(["git", "add", "-f", "results/metrics/cnn1d.json"], used)
 
     from_clean = copy_repo(tmp_path / "from_clean", source=clean)
     from_used = copy_repo(tmp_path / "from_used", source=used)

@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 DEFAULT_RULE = "best fusion model by out-of-fold auprc_macro (then auprc_micro)"
 
 THRESHOLDS = paths.THRESHOLDS
-METRICS = paths.METRICS
+METRICS = paths.METRICS_DETAIL
 DATASET_REPORT = paths.DATASET / paths.DATASET_REPORT
 DATASET_INDEX = paths.DATASET / paths.DATASET_INDEX
 
@@ -163,7 +163,7 @@ def _train_prevalence(genres: list[str]) -> dict[str, float]:
 
 
 def _default_model(chosen_on: Mapping[str, Mapping[str, Any]]) -> str:
-    """The fusion with the best AU-PRC macro on `chosen_on` (metrics.json's out-of-fold
+    """The fusion with the best AU-PRC macro on `chosen_on` (the metrics detail's out-of-fold
     section: every non-test trailer; micro breaks ties, then order). Never test."""
 
     def score(model: str) -> tuple[float, float]:

@@ -45,7 +45,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         print(f"extraction: {summary['text']}")
         print(f"  per-trailer report: {paths.EXTRACTION_REPORT}")
     print(f"features: {paths.FEATURES}/ (Parquet shards: audio/, visual/<backbone>/)")
-    print(f"models: {paths.MODELS}/   metrics: {paths.METRICS}   plots: {paths.PLOTS}/")
+    print(f"models: {paths.MODELS}/   metrics: {paths.MODEL_METRICS}/   plots: {paths.PLOTS}/")
     if paths.METRICS_TABLE.exists():
         thresholds = paths.THRESHOLDS
         split = json.loads(thresholds.read_text()).get("split") if thresholds.exists() else None

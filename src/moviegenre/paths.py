@@ -44,10 +44,17 @@ SVMS = MODELS / "svm"
 PREDICTIONS = RESULTS / "predictions"
 
 # ---- evaluation and the prediction bundle (stages evaluate, bundle) -----------------------
-METRICS = RESULTS / "metrics.json"
+# DVC metrics: a few scalars per model (a row each in `dvc metrics show`) and the headline
+# (test AU-PRC macro per model under short names that fit `dvc exp show` in 120 columns);
+# the detail (per genre; valid and out-of-fold scores) is a plain output beside them.
+MODEL_METRICS = RESULTS / "metrics"
+HEADLINE_METRICS = RESULTS / "auprc_macro.json"
+METRICS_DETAIL = RESULTS / "metrics_detail.json"
 THRESHOLDS = RESULTS / "thresholds.json"
 METRICS_TABLE = RESULTS / "metrics_table.txt"
 PLOTS = RESULTS / "plots"
+PR_PLOTS = PLOTS / "pr"  # a file per genre of `dataset.genres`: a DVC chart each
+AP_PLOTS = PLOTS / "ap"
 BUNDLE = MODELS / "bundle"
 
 
@@ -110,3 +117,13 @@ def predictions_path(model: str) -> Path:
 def svm_path(model: str) -> Path:
     """The per-genre SVMs of the audio model or of one fusion (skops)."""
     return SVMS / f"{model}.skops"
+
+
+def model_metrics_path(model: str) -> Path:
+    """A model's row in `dvc metrics show`."""
+    return MODEL_METRICS / f"{model}.json"
+
+
+def ap_plot_path(model: str) -> Path:
+    """A model's average precision per genre on test (DVC plot data)."""
+    return AP_PLOTS / f"{model}.json"

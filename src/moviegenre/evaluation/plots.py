@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sklearn.metrics import average_precision_score, precision_recall_curve
+from matplotlib.lines import Line2D
+from sklearn.metrics import precision_recall_curve
 
 from moviegenre.atomic import write_atomic, write_text_atomic
 
@@ -28,6 +29,7 @@ __all__ = [
     "plot_fault_matrix",
     "plot_loss_curves",
     "plot_pr_curves",
+    "pr_curves_figure",
     "pr_curve_rows",
     "write_rows",
 ]
@@ -137,10 +139,19 @@ def plot_pr_curves(
     genres: Sequence[str],
     path: Path,
 ) -> Path:
-    """One precision-recall panel per genre, one line per model, AP in the legend; the dashed
-    line is the genre's prevalence (a constant scorer's precision)."""
+    """One precision-recall panel per genre, one line per model; the dashed line is the
+    genre's prevalence (a constant scorer's precision). See :func:`pr_curves_figure`."""
+    return _save(pr_curves_figure(y_true, scores_by_model, genres), path)
+
+
+def pr_curves_figure(
+    y_true: np.ndarray, scores_by_model: Mapping[str, np.ndarray], genres: Sequence[str]
+) -> Figure:
+    """The PR panels with one shared legend outside them, so that no legend covers a
+    curve (each model's per-genre AP is in the AP chart and the metrics detail)."""
     y = np.asarray(y_true)
     fig, axes = _grid(len(genres))
+    colors = {m: f"C{k % 10}" for k, m in enumerate(scores_by_model)}
     for g, (ax, name) in enumerate(zip(axes, genres, strict=True)):
         ax.set_title(name)
         ax.set_xlim(0, 1)
@@ -153,11 +164,12 @@ def plot_pr_curves(
         for model, scores in scores_by_model.items():
             s = np.asarray(scores, dtype=np.float64)[:, g]
             recall, precision = _pr_curve(y[:, g], s)
-            ap = average_precision_score(y[:, g], s)
-            ax.step(recall, precision, where="post", label=f"{model} (AP {ap:.3f})")
+            ax.step(recall, precision, where="post", color=colors[model], label=model)
         ax.axhline(y[:, g].mean(), color="grey", linestyle="--", linewidth=0.8)
-        ax.legend(fontsize="x-small", loc="upper right")
-    return _save(fig, path)
+    handles = [Line2D([], [], color=colors[m], label=m) for m in scores_by_model]
+    handles.append(Line2D([], [], color="grey", linestyle="--", label="prevalence"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+    return fig
 
 
 def plot_loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], path: Path) -> Path:

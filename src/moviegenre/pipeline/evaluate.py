@@ -4,7 +4,13 @@ Thresholds (one per genre, Youden point) come from `evaluate.threshold_split`, n
 test: `oof` (default) uses every non-test trailer's out-of-fold score (moviegenre.stacking
 for visual models, the SVMs' inner cross-validation for audio and fusion); `valid` and
 `train` use one split. The best fusion by out-of-fold AU-PRC becomes the prediction
-bundle's default model (metrics.json's `oof` section), never one chosen on test.
+bundle's default model (the metrics detail's `oof` section), never one chosen on test.
+
+What DVC shows: `results/metrics/<model>.json`, a few scalars per model (one row each in
+`dvc metrics show`), and `results/auprc_macro.json`, the headline: test AU-PRC macro per
+model under short names, so that `dvc exp show` fits all of them in 120 columns. The
+detail (AP per genre, every metric on test, valid and out-of-fold AU-PRC) is
+`results/metrics_detail.json`, a plain output.
 """
 
 from __future__ import annotations
@@ -28,10 +34,37 @@ from moviegenre.evaluation.metrics import (
 from moviegenre.evaluation.thresholds import apply_thresholds, youden_thresholds
 from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import read_predictions
-from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
+from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS, fused_name
 from moviegenre.stacking import NON_TEST
 
 log = logging.getLogger("moviegenre.evaluate")
+
+# A model's row in `dvc metrics show`: these test scores, and `oof_auprc_macro`, the
+# out-of-fold AU-PRC the default model is chosen on.
+ROW_KEYS = ("auprc_macro", "auprc_micro", "f1_macro", "hamming_loss")
+
+
+def headline_name(model: str) -> str:
+    """A model's column in `dvc exp show`: `_merge` is `_m` and `+x` is x fused with audio,
+    short enough for all nine columns to fit a 120-column terminal."""
+    for visual in VISUAL_MODELS:
+        if model == fused_name(visual):
+            return "+" + headline_name(visual)
+    return model.replace("_merge", "_m")
+
+
+def model_row(test: dict[str, Any], oof: dict[str, Any]) -> dict[str, Any]:
+    """The few scalars of one model that `dvc metrics show` prints as its row."""
+    return {**{k: test[k] for k in ROW_KEYS}, "oof_auprc_macro": oof["auprc_macro"]}
+
+
+def write_metrics(detail: dict[str, Any]) -> None:
+    """The DVC metrics (a file per model, the headline), then the detail they come from."""
+    for model, test in detail["test"].items():
+        write_json_atomic(paths.model_metrics_path(model), model_row(test, detail["oof"][model]))
+    headline = {headline_name(m): v["auprc_macro"] for m, v in detail["test"].items()}
+    write_json_atomic(paths.HEADLINE_METRICS, headline)
+    write_json_atomic(paths.METRICS_DETAIL, detail)
 
 
 def threshold_rows(splits: np.ndarray, threshold_split: str) -> np.ndarray:
@@ -71,9 +104,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         oof_metrics[model] = evaluate_scores(labels[oof], scores[oof], cut, genres)
         test_scores[model] = scores[test]
         ap_rows = [{"genre": g, "ap": ap} for g, ap in test_metrics[model]["ap"].items()]
-        plots.write_rows(
-            [r for r in ap_rows if r["ap"] is not None], paths.PLOTS / "ap" / f"{model}.json"
-        )
+        plots.write_rows([r for r in ap_rows if r["ap"] is not None], paths.ap_plot_path(model))
         predicted = apply_thresholds(scores[test], cut)
         plots.plot_fault_matrix(
             fault_matrix(labels[test], predicted),
@@ -94,14 +125,14 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         "prevalence_baseline": {k: baseline[k] for k in ("auprc_micro", "auprc_macro")},
         "n_test": int(len(test)),
     }
-    write_json_atomic(paths.METRICS, metrics)
+    write_metrics(metrics)
     write_json_atomic(
         paths.THRESHOLDS, {"split": config["evaluate"]["threshold_split"], "models": thresholds}
     )
     for column, genre in enumerate(genres):
         per_model = {m: s[:, column] for m, s in test_scores.items()}
         rows = plots.interpolated_pr_rows(labels[test, column], per_model)
-        plots.write_rows(rows, paths.PLOTS / "pr" / f"{genre}.json")
+        plots.write_rows(rows, paths.PR_PLOTS / f"{genre}.json")
     plots.plot_pr_curves(labels[test], test_scores, genres, paths.PLOTS / "pr_curves.png")
     plots.plot_ap_bars(
         {m: v["ap"] for m, v in test_metrics.items()}, genres, paths.PLOTS / "ap_bars.png"
