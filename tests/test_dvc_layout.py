@@ -65,29 +65,31 @@ def test_every_stage_writes_where_paths_py_says(stages: dict[str, set[Path]]) ->
     for stage, outs in expected.items():
         assert stages.get(stage) == outs, stage
     evaluate = stages["evaluate"]
-    assert {paths.METRICS, paths.THRESHOLDS, paths.METRICS_TABLE} <= evaluate
-    assert all(
-        out == paths.PLOTS or paths.PLOTS in out.parents
-        for out in evaluate - {paths.METRICS, paths.THRESHOLDS, paths.METRICS_TABLE}
-    ), evaluate
+    files = {
+        paths.MODEL_METRICS,
+        paths.HEADLINE_METRICS,
+        paths.METRICS_DETAIL,
+        paths.THRESHOLDS,
+        paths.METRICS_TABLE,
+    }
+    assert files <= evaluate
+    assert all(paths.PLOTS in out.parents for out in evaluate - files), evaluate
     assert set(stages) == set(expected) | {"evaluate"}
 
 
 def test_the_plots_name_every_evaluated_model() -> None:
-    """Model lists inside dvc.yaml's plot definitions follow the registry."""
+    """Model lists and files inside dvc.yaml's plot definitions follow the registry."""
+    definitions = {}
     for definition in _dvc_yaml().get("plots", []):
-        ((_, props),) = definition.items()
-        y = props.get("y") if isinstance(props, dict) else None
-        if not isinstance(y, dict):
-            continue
-        for columns in y.values():
-            if isinstance(columns, list) and set(columns) & set(EVALUATED_MODELS):
-                assert tuple(columns) == EVALUATED_MODELS, definition
-        loss_files = [f for f in y if str(f).endswith("loss.tsv")]
-        if loss_files:
-            expected = {
-                str(paths.training_log_dir(m, 0) / "plots/metrics" / part / "loss.tsv")
-                for m in VISUAL_MODELS
-                for part in ("train", "eval")
-            }
-            assert set(loss_files) == expected
+        ((plot_id, props),) = definition.items()
+        definitions[plot_id] = props
+    assert definitions[str(paths.PR_PLOTS)]["y"] == list(EVALUATED_MODELS)
+    by_files = [props["y"] for props in definitions.values() if isinstance(props.get("y"), dict)]
+    ap = {str(paths.ap_plot_path(m)) for m in EVALUATED_MODELS}
+    loss = {
+        str(paths.training_log_dir(m, 0) / "plots/metrics" / part / "loss.tsv")
+        for m in VISUAL_MODELS
+        for part in ("train", "eval")
+    }
+    assert len(by_files) == 2
+    assert {frozenset(files) for files in by_files} == {frozenset(ap), frozenset(loss)}
