@@ -353,9 +353,10 @@ class Predictor:
         return svm_scores(
             entry["kind"],
             self._svms[model],
-            feats.audio if entry.get("trained_with_audio") is not False else None,
+            feats.audio,
             visual,
             np.array([prevalence[g] for g in self.genres], np.float32),
+            trained_with_audio=entry.get("trained_with_audio") is not False,
         )
 
     def result(self, feats: TrailerFeatures, display: str, seconds: float) -> TrailerResult:
@@ -417,19 +418,22 @@ def svm_scores(
     audio: np.ndarray | None,
     visual: np.ndarray | None,
     prevalence: np.ndarray,
+    trained_with_audio: bool = True,
 ) -> tuple[np.ndarray, str]:
     """(probabilities float32 [G], fallback name or '') of an ``audio`` or ``fusion`` model
     for one trailer: its SVMs on the audio vector (and, for a fusion, the visual model's
-    scores), or the fuse stages' no-audio policy when ``audio`` is None."""
+    scores), or the fuse stages' no-audio policy when ``audio`` is None or the SVMs never
+    learnt from audio (the bundle's ``trained_with_audio``)."""
     from moviegenre.fusion.svm import fusion_features
 
     visual_row = None if visual is None else np.asarray(visual, np.float32)[None, :]
+    has_audio = audio is not None and trained_with_audio
     scores = None
-    if audio is not None:
+    if has_audio:
         x = fusion_features(np.asarray(audio)[None, :], visual_row)
         scores = svms.predict_proba(x)
     probs, missing = with_fallback(
-        kind, scores, [audio is not None], visual=visual_row, prevalence=prevalence
+        kind, scores, [has_audio], visual=visual_row, prevalence=prevalence
     )
     return probs[0], FALLBACK[kind] if missing[0] else ""
 
