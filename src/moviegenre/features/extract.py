@@ -51,11 +51,21 @@ def audio_metadata(audio: Mapping[str, Any], dim: int) -> dict:
     return {"kind": "audio", "dim": dim, "audio": dict(audio), "moviegenre_version": __version__}
 
 
-def _error_status(trailer_id: str, path: Path, stage: str, exc: Exception) -> TrailerStatus:
-    """The status row of a trailer that failed (with its duration when it is known)."""
+def _failed(
+    statuses: list[TrailerStatus],
+    progress: _Progress,
+    trailer_id: str,
+    path: Path,
+    stage: str,
+    exc: Exception,
+) -> None:
+    """Record a trailer that failed: its status row (with its duration when known), a log
+    line, a step of the progress."""
     status = TrailerStatus.from_error(trailer_id, path, stage, *failure(exc))
     status.duration_s = float(getattr(exc, "duration_s", float("nan")))
-    return status
+    statuses.append(status)
+    log.warning("%s: %s: %s: %s", stage, path.name, *failure(exc))
+    progress.step(False)
 
 
 class _Progress:
@@ -120,9 +130,7 @@ def extract_visual_shard(
             features = backbone.embed(frames, int(backbone_cfg["batch_size"]))
             del frames
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
-            statuses.append(_error_status(trailer_id, path, "visual", exc))
-            log.warning("visual: %s: %s: %s", path.name, *failure(exc))
-            progress.step(False)
+            _failed(statuses, progress, trailer_id, path, "visual", exc)
             continue
         ids.append(trailer_id)
         stamps_out.append(stamps)
@@ -157,9 +165,7 @@ def extract_audio_shard(
         try:
             vector, is_quiet, duration = audio_features_for(path, audio_cfg, min_duration)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
-            statuses.append(_error_status(trailer_id, path, "audio", exc))
-            log.warning("audio: %s: %s: %s", path.name, *failure(exc))
-            progress.step(False)
+            _failed(statuses, progress, trailer_id, path, "audio", exc)
             continue
         ids.append(trailer_id)
         vectors.append(vector)
