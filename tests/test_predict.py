@@ -474,6 +474,20 @@ def test_predictions_match_the_pipeline(trained_repo: Path) -> None:
         got = np.stack([predictor.score(feats[t], model)[0] for t in ids])
         np.testing.assert_allclose(got, expected.to_numpy(), atol=TOL, err_msg=model)
 
+    # the frames predict embeds are the extraction's (one per-trailer API), and the input it
+    # feeds the visual models is the batch row the oof stage scored for that trailer
+    from moviegenre.dataset import load_dataset
+    from moviegenre.models.batches import FrameBatches
+    from moviegenre.predict import visual_input
+
+    data = load_dataset(trained_repo / "results" / "dataset")
+    row_of = {t: i for i, t in enumerate(data.index["trailer_id"])}
+    for t in ids:
+        rows = np.array([row_of[t]])
+        fed = FrameBatches(data.visual, rows, predictor.max_frames, 1).gather(rows)
+        x = visual_input(feats[t].visual, predictor.max_frames, predictor.n_frames)
+        np.testing.assert_allclose(x, fed, rtol=1e-3, atol=1e-3, err_msg=t)
+
     # without sound: fusion -> its visual model's scores, audio -> training prevalence
     silent = feats[ids[0]]
     silent.audio = None
