@@ -3,7 +3,7 @@
 On the cached 1080p 150 s trailer of ``_trailers.py`` (stereo AAC, 48 kHz), timed side
 by side, interleaved:
 
-  ours  ``extract.audio_features_for``: probe, ``decode_audio`` (PyAV: AAC decoded once,
+  ours  ``trailer.audio_features_for``: probe, ``decode_audio`` (PyAV: AAC decoded once,
         downmixed and resampled to 22,050 Hz mono by libswresample, from 5 s on), then
         ``audio_vector`` (MFCC + LPC, params.yaml's audio settings);
   seed  the seed's chain: the sound transcoded to an mp3 file (what ``ffmpeg -i trailer
@@ -70,7 +70,7 @@ def seed_vector(path: Path, folder: Path) -> np.ndarray:
 
 
 def run(quick: bool = False, repeats: int | None = None) -> list[Result]:
-    from moviegenre.features.extract import audio_features_for
+    from moviegenre.features.trailer import audio_features_for
 
     repeats = repeats or (1 if quick else 3)
     path = _trailers.trailer("180p", 12.0) if quick else _trailers.trailer("1080p", 150.0)

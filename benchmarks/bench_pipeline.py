@@ -57,7 +57,8 @@ def run(
     quick: bool = False, trailers: int | None = None, threads: tuple[int, ...] = (1, 2)
 ) -> list[Result]:
     from moviegenre.features.backbones import build_backbone
-    from moviegenre.features.extract import _decode_for_embedding, extract_visual_shard
+    from moviegenre.features.extract import extract_visual_shard
+    from moviegenre.features.trailer import decode_for_embedding
     from moviegenre.runtime import configure_tensorflow
 
     configure_tensorflow(threads=TF_THREADS)
@@ -78,7 +79,7 @@ def run(
 
         wall, cpu, decoded = time.perf_counter(), time.process_time(), []
         for path in videos.values():
-            decoded.append(_decode_for_embedding(path, FRAMES_CFG, 6.0)[1])
+            decoded.append(decode_for_embedding(path, FRAMES_CFG, 6.0)[1])
         t_decode = time.perf_counter() - wall
         cpu_decode = (time.process_time() - cpu) / n
         print(f"  decode alone: {t_decode:.2f} s, {cpu_decode:.2f} CPU-s per trailer")

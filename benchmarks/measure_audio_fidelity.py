@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from media import write_test_video  # noqa: E402
 
 from moviegenre.features.audio import audio_vector  # noqa: E402
-from moviegenre.features.extract import audio_features_for  # noqa: E402
 from moviegenre.features.resample import RESAMPLERS, resample  # noqa: E402
 from moviegenre.features.sound import decode_audio_native  # noqa: E402
+from moviegenre.features.trailer import audio_features_for  # noqa: E402
 
 SR = 22050
 OFFSET = 5.0

@@ -21,7 +21,7 @@ SOUND_ONLY = {"sound.py", "resample.py", "audio.py"}
 _TRACE = """
 import json, sys
 from pathlib import Path
-from moviegenre.features import extract
+from moviegenre.features import extract, trailer
 
 ran = set()
 
@@ -39,7 +39,8 @@ if kind == "audio":
     cfg["resampler"] = "swr"
     extract.extract_audio_shard({"a": video}, out / "b.parquet", out / "b.csv", cfg)
 else:
-    extract._decode_for_embedding(video, {"start_s": 0.5, "end_s": 2.0, "count": 2}, 1.0)
+    frames = {"start_s": 0.5, "end_s": 2.0, "count": 2, "step_ms": "exact"}
+    trailer.decode_for_embedding(video, frames, 1.0)
 sys.setprofile(None)
 print(json.dumps(sorted(p.name for p in ran if p.parent.name == "features")))
 """

@@ -103,7 +103,7 @@ def test_extracted_features_equal_those_of_every_frame_decoded(tmp_path: Path):
     from moviegenre.features.timestamps import frame_timestamps
 
     path = write_test_video(tmp_path / "t.mp4", 9.0, fps=24, size=(96, 64), audio=False)
-    frames_cfg = {"start_s": 5.0, "end_s": 120.0, "count": 116}
+    frames_cfg = {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"}
     backbone_cfg = {"name": "mobilenetv3small", "weights": "none", "batch_size": 32}
     backbone = build_backbone("mobilenetv3small", "none")
     out = tmp_path / "visual.parquet"

@@ -192,3 +192,48 @@ def test_without_any_audio_the_policy_applies_to_every_trailer(
     prevalence = index.loc[train, list(GENRES_9)].to_numpy().mean(axis=0)
     assert rows["audio_missing"].all()
     np.testing.assert_allclose(audio_only, np.tile(prevalence, (len(index), 1)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("some_audio", [True, False])
+def test_predict_scores_a_trailer_as_the_fusion_stages_do(
+    tmp_path, monkeypatch, config, some_audio
+) -> None:
+    """`predict`'s SVM scoring and no-audio fallback, given what the bundle takes from the
+    stages (their saved SVMs, trained_with_audio, the training prevalence), give each test
+    trailer and each trailer without sound exactly the stage's row and flag.
+
+    Test rows carry plain predictions (no SVM learnt from them); the other rows with audio
+    carry out-of-fold scores, which no single model reproduces, so they are left out.
+    """
+    from moviegenre.bundle import _train_prevalence, _trained_with_audio
+    from moviegenre.fusion.policy import FALLBACK
+    from moviegenre.predict import svm_scores
+
+    monkeypatch.chdir(tmp_path)
+    _, visual = _dataset(tmp_path, with_audio=some_audio)
+    if some_audio:
+        _drop_audio(tmp_path, [3, 33, 50])  # one train, one valid, one test trailer
+    run_fusion(config, "cnn1d")
+    run_audio(config)
+    data = load_dataset()
+    has_audio = data.index["has_audio"].to_numpy()
+    compared = np.flatnonzero((data.index["split"] == "test").to_numpy() | ~has_audio)
+    assert has_audio[compared].any() == some_audio and not has_audio[compared].all()
+    rates = _train_prevalence(list(GENRES_9))
+    prevalence = np.array([rates[g] for g in GENRES_9], np.float32)
+    for model, kind in (("fusion_cnn1d", "fusion"), ("audio", "audio")):
+        rows, stage = read_predictions(predictions_path(model), GENRES_9)
+        svms = load_svms(svm_path(model))
+        assert _trained_with_audio(model) == some_audio
+        for r in compared:
+            got, fallback = svm_scores(
+                kind,
+                svms,
+                data.audio[r] if has_audio[r] else None,
+                visual[r] if kind == "fusion" else None,
+                prevalence,
+                trained_with_audio=_trained_with_audio(model),
+            )
+            np.testing.assert_allclose(got, stage[r], rtol=1e-6, atol=1e-7, err_msg=model)
+            assert fallback == ("" if has_audio[r] else FALLBACK[kind])
+            assert bool(rows["audio_missing"].iloc[r]) == (fallback != "")

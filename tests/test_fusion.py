@@ -11,7 +11,7 @@ import skops.io as sio
 from sklearn.metrics import average_precision_score
 from sklearn.preprocessing import FunctionTransformer
 
-from moviegenre.fusion import (
+from moviegenre.fusion.svm import (
     DEFAULT_C_GRID,
     DEFAULT_GAMMA_GRID,
     GenreSVMs,

@@ -43,7 +43,7 @@ from moviegenre.predict import (
     render_json,
     render_table,
 )
-from moviegenre.registry import EVALUATED_MODELS
+from moviegenre.registry import EVALUATED_MODELS, FUSED_MODELS, VISUAL_MODELS
 
 TOL = 1e-4
 GENRES = ["Action", "Comedy"]
@@ -226,8 +226,18 @@ CONFIG = {
 
 
 def fake_results(root: Path, config: dict = CONFIG) -> None:
-    """What the pipeline leaves for the bundle stage, with placeholder model files."""
+    """What the pipeline leaves for the bundle stage: placeholder visual model files, real
+    SVM files (tiny fitted fusions; an audio model left unfitted as without any audio)."""
+    from moviegenre.fusion.policy import unfitted_note
+    from moviegenre.fusion.svm import GenreSVMs, save_svms
+
     (root / "models" / "svm").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    labels = np.array([[1, 0], [0, 1]] * 4)
+    fitted = GenreSVMs(C_grid=[1.0], gamma_grid=[0.1], cv_folds=2)
+    fitted.fit(labels + 0.1 * rng.random((8, 2)), labels)
+    unfitted = GenreSVMs()
+    unfitted.notes_ = [unfitted_note(0, "train+valid")]
     (root / "results" / "dataset").mkdir(parents=True)
     for name in list(EVALUATED_MODELS):
         if name in ("cnn1d", "lstm_merge", "gru", "gru_merge"):  # the fold models
@@ -236,7 +246,8 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
                 target = root / "models" / "folds" / name / f"fold-{fold}.keras"
                 target.write_bytes(f"{name} fold {fold} v1".encode())
         else:
-            (root / "models" / "svm" / f"{name}.skops").write_bytes(f"{name} v1".encode())
+            svms = unfitted if name == "audio" else fitted
+            save_svms(svms, root / "models" / "svm" / f"{name}.skops")
     cut = {m: dict.fromkeys(GENRES, 0.5) for m in list(EVALUATED_MODELS)}
     (root / "results" / "thresholds.json").write_text(json.dumps({"split": "oof", "models": cut}))
     valid = {m: {"auprc_micro": 0.5, "auprc_macro": 0.5} for m in list(EVALUATED_MODELS)}
@@ -276,7 +287,16 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     assert bundle.manifest["audio_prevalence"] == {"Action": 0.25, "Comedy": 0.75}
     assert bundle.manifest["params"]["extraction"] == {"min_duration_s": 6.0}
     assert set(bundle.manifest["feature_code"]) == {"visual", "audio"}
-    assert bundle.model_file("fusion_gru").read_bytes() == b"fusion_gru v1"
+    source = Path("models/svm/fusion_gru.skops").read_bytes()
+    assert bundle.model_file("fusion_gru").read_bytes() == source
+    # whether SVMs learnt from audio is read from the saved SVMs (no predictions here)
+    assert not Path("results/predictions").exists()
+    with_audio = {m: e.get("trained_with_audio") for m, e in bundle.manifest["models"].items()}
+    assert with_audio == {m: None for m in VISUAL_MODELS} | {"audio": False} | {
+        m: True for m in FUSED_MODELS
+    }
+    assert bundle.model_entry("audio")["without_audio"] == "train_prevalence"
+    assert bundle.model_entry("fusion_gru")["without_audio"] == "visual_scores"
     assert [f.read_bytes() for f in bundle.model_files("cnn1d")] == [
         b"cnn1d fold 0 v1",
         b"cnn1d fold 1 v1",
@@ -453,6 +473,20 @@ def test_predictions_match_the_pipeline(trained_repo: Path) -> None:
         expected = pipeline_scores(trained_repo, model).loc[ids, bundle.genres]
         got = np.stack([predictor.score(feats[t], model)[0] for t in ids])
         np.testing.assert_allclose(got, expected.to_numpy(), atol=TOL, err_msg=model)
+
+    # the frames predict embeds are the extraction's (one per-trailer API), and the input it
+    # feeds the visual models is the batch row the oof stage scored for that trailer
+    from moviegenre.dataset import load_dataset
+    from moviegenre.models.batches import FrameBatches
+    from moviegenre.predict import visual_input
+
+    data = load_dataset(trained_repo / "results" / "dataset")
+    row_of = {t: i for i, t in enumerate(data.index["trailer_id"])}
+    for t in ids:
+        rows = np.array([row_of[t]])
+        fed = FrameBatches(data.visual, rows, predictor.max_frames, 1).gather(rows)
+        x = visual_input(feats[t].visual, predictor.max_frames, predictor.n_frames)
+        np.testing.assert_allclose(x, fed, rtol=1e-3, atol=1e-3, err_msg=t)
 
     # without sound: fusion -> its visual model's scores, audio -> training prevalence
     silent = feats[ids[0]]

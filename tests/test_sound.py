@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from media import tone, write_test_video
 
-from moviegenre.features.extract import audio_features_for
 from moviegenre.features.resample import RESAMPLERS, resample
 from moviegenre.features.sound import decode_audio, decode_audio_native
+from moviegenre.features.trailer import audio_features_for
 
 SR = 22050
 AUDIO_CFG = {

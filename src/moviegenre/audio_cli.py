@@ -1,7 +1,7 @@
 """`moviegenre audio-features FILE...`: a trailer's 140 audio values without running the DAG.
 
 Each file goes through the very function the pipeline's audio shards use
-(``features.extract.audio_features_for``) with params.yaml's ``audio`` and
+(``features.trailer.audio_features_for``) with params.yaml's ``audio`` and
 ``extraction.min_duration_s``, so a user can check what the SVMs will read for a trailer,
 or why a trailer has no audio vector. Values are float32 as stored in the Parquet shards;
 JSON and CSV print them with enough digits to give back the same float32.
@@ -44,7 +44,7 @@ class AudioResult:
 
 def audio_results(paths: Sequence[Path], config: Mapping[str, Any]) -> list[AudioResult]:
     """The pipeline's audio vector of every file (``config``: validated params.yaml)."""
-    from moviegenre.features.extract import audio_features_for
+    from moviegenre.features.trailer import audio_features_for
 
     min_duration = float(config["extraction"]["min_duration_s"])
     results = []

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from moviegenre import __version__, paths
+from moviegenre.features.trailer import AUDIO_KEYS, FRAMES_KEYS
+from moviegenre.fusion.policy import FALLBACK, train_prevalence, trained_with_audio
 from moviegenre.registry import AUDIO_MODEL, EVALUATED_MODELS, VISUAL_MODELS, fused_name
 
 log = logging.getLogger("moviegenre.bundle")
@@ -63,8 +65,6 @@ REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
     "params": dict,
 }
 BACKBONE_KEYS = ("name", "weights", "dim", "batch_size")
-FRAMES_KEYS = ("start_s", "end_s", "count", "step_ms")
-AUDIO_KEYS = ("sample_rate", "offset_s", "n_mfcc", "lpc_order", "pooling", "resampler")
 
 
 class BundleError(RuntimeError):
@@ -147,19 +147,18 @@ def _backbone_record(config: Mapping[str, Any], report: Mapping[str, Any]) -> di
 
 
 def _train_prevalence(genres: list[str]) -> dict[str, float]:
-    """Positive rate per genre on the training split: the audio model's score for a trailer
-    without sound, as the audio_svm stage gives it."""
+    """The audio model's score for a trailer without sound, computed as the audio_svm stage
+    does (moviegenre.fusion.policy.train_prevalence on the data set's index)."""
     import pandas as pd
 
     if not DATASET_INDEX.is_file():
         raise BundleError(f"{DATASET_INDEX} is missing: run `dvc repro dataset` first")
     index = pd.read_parquet(DATASET_INDEX, columns=["split", *genres])
-    train = index[index["split"] == "train"]
-    if train.empty:
-        raise BundleError(f"{DATASET_INDEX}: no trailer in the train split")
-    means = train[genres].to_numpy(dtype=np.float64).mean(axis=0)
-    # float32 like the predictions the audio_svm stage writes for trailers without audio
-    return {g: float(np.float32(v)) for g, v in zip(genres, means, strict=True)}
+    try:
+        rates = train_prevalence(index[genres].to_numpy(), index["split"].to_numpy())
+    except ValueError as exc:
+        raise BundleError(f"{DATASET_INDEX}: {exc}") from exc
+    return {g: float(v) for g, v in zip(genres, rates, strict=True)}
 
 
 def _default_model(chosen_on: Mapping[str, Mapping[str, Any]]) -> str:
@@ -200,13 +199,13 @@ def _model_files(folds: int) -> ModelFiles:
         )
     files[AUDIO_MODEL] = (
         [(paths.svm_path(AUDIO_MODEL), f"svm/{AUDIO_MODEL}.skops")],
-        {"kind": "audio", "without_audio": "train_prevalence"},
+        {"kind": "audio", "without_audio": FALLBACK["audio"]},
     )
     for name in VISUAL_MODELS:
         fused = fused_name(name)
         files[fused] = (
             [(paths.svm_path(fused), f"svm/{fused}.skops")],
-            {"kind": "fusion", "visual_model": name, "without_audio": "visual_scores"},
+            {"kind": "fusion", "visual_model": name, "without_audio": FALLBACK["fusion"]},
         )
     return files
 
@@ -221,14 +220,11 @@ def _entry_files(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _trained_with_audio(model: str) -> bool:
-    """Whether the fuse stage fitted SVMs for this model (some trailer had usable audio)."""
-    import pandas as pd
+    """Whether the SVMs of this model learnt from audio, as the saved SVMs themselves say
+    (fitted, and no unfitted note from the fuse stage: moviegenre.fusion.policy)."""
+    from moviegenre.fusion.svm import load_svms
 
-    path = paths.predictions_path(model)
-    if not path.exists():  # nothing says otherwise: the SVMs were fitted as usual
-        return True
-    frame = pd.read_parquet(path, columns=["audio_missing"])
-    return not bool(frame["audio_missing"].all())
+    return trained_with_audio(load_svms(paths.svm_path(model)))
 
 
 def _environment() -> dict[str, str]:

@@ -21,9 +21,7 @@ import json
 import logging
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,7 @@ from moviegenre.data.trailers import (
     check_video_path,
     screen_trailers,
 )
-from moviegenre.features.decode import TrailerError
+from moviegenre.fusion.policy import FALLBACK, TRAIN_PREVALENCE, VISUAL_SCORES, with_fallback
 
 log = logging.getLogger("moviegenre.predict")
 
@@ -74,7 +72,7 @@ class TrailerResult:
     predicted: list[str] = field(default_factory=list)
     audio_missing: bool = False
     audio_reason: str = ""
-    fallback: str = ""  # "visual_scores" / "train_prevalence" when audio was missing
+    fallback: str = ""  # fusion.policy's fallback (visual_scores, train_prevalence) or ""
     silent: bool = False
     seconds: float = 0.0
 
@@ -309,10 +307,10 @@ class Predictor:
         only marks the sound missing, as in the DAG, where such a trailer stays in the data
         set without audio.
         """
-        from moviegenre.features.extract import _decode_for_embedding, audio_features_for
+        from moviegenre.features.trailer import audio_features_for, decode_for_embedding, failure
 
         path = Path(path)
-        _, frames, duration = _decode_for_embedding(path, self.frames_cfg, self.min_duration_s)
+        _, frames, duration = decode_for_embedding(path, self.frames_cfg, self.min_duration_s)
         feats = TrailerFeatures(path, frames if self.needs_visual else None, None)
         feats.duration_s = duration
         if self.needs_audio:
@@ -320,10 +318,8 @@ class Predictor:
                 vector, silent, _ = audio_features_for(path, self.audio_cfg, self.min_duration_s)
                 feats.audio = np.asarray(vector, dtype=np.float32)
                 feats.silent = bool(silent)
-            except TrailerError as exc:
-                feats.audio_reason = f"{exc.reason}: {exc.detail}"
             except Exception as exc:  # noqa: BLE001 - the DAG drops the sound, not the trailer
-                feats.audio_reason = f"decode_error: {type(exc).__name__}: {exc}"
+                feats.audio_reason = ": ".join(failure(exc))
         return feats
 
     def embed(self, feats: TrailerFeatures) -> TrailerFeatures:
@@ -335,17 +331,9 @@ class Predictor:
 
     # -- scoring --
 
-    def visual_input(self, visual: np.ndarray) -> np.ndarray:
-        """float32 [1, max_frames, dim]: truncated to the data set's frame count, zero-padded
-        at the end (what dataset assembly and FrameBatches do)."""
-        keep = min(len(visual), self.n_frames, self.max_frames)
-        x = np.zeros((1, self.max_frames, visual.shape[1]), dtype=np.float32)
-        x[0, :keep] = visual[:keep]
-        return x
-
     def visual_scores(self, model: str, visual: np.ndarray) -> np.ndarray:
         self._load(model)
-        x = self.visual_input(visual)
+        x = visual_input(visual, self.max_frames, self.n_frames)
         probs = [
             np.asarray(m.predict_on_batch(x), np.float32).reshape(-1) for m in self._keras[model]
         ]
@@ -353,27 +341,23 @@ class Predictor:
 
     def score(self, feats: TrailerFeatures, model: str | None = None) -> tuple[np.ndarray, str]:
         """(probabilities float32 [G], fallback used or ''), as the pipeline scores them."""
-        from moviegenre.fusion.svm import fusion_features
-
         model = model or self.model
         entry = self.bundle.model_entry(model)
         self._load(model)
         if entry["kind"] == "visual":
             return self.visual_scores(model, feats.visual), ""
-        without_audio = feats.audio is None or entry.get("trained_with_audio") is False
-        if entry["kind"] == "audio":
-            if without_audio:
-                prevalence = self.bundle.manifest["audio_prevalence"]
-                return np.array([prevalence[g] for g in self.genres], np.float32), (
-                    "train_prevalence"
-                )
-            x = fusion_features(feats.audio[None, :], None)
-            return self._svms[model].predict_proba(x)[0].astype(np.float32), ""
-        visual = self.visual_scores(entry["visual_model"], feats.visual)
-        if without_audio:
-            return visual, "visual_scores"
-        x = fusion_features(feats.audio[None, :], visual[None, :])
-        return self._svms[model].predict_proba(x)[0].astype(np.float32), ""
+        visual = None
+        if entry["kind"] == "fusion":
+            visual = self.visual_scores(entry["visual_model"], feats.visual)
+        prevalence = self.bundle.manifest["audio_prevalence"]
+        return svm_scores(
+            entry["kind"],
+            self._svms[model],
+            feats.audio,
+            visual,
+            np.array([prevalence[g] for g in self.genres], np.float32),
+            trained_with_audio=entry.get("trained_with_audio") is not False,
+        )
 
     def result(self, feats: TrailerFeatures, display: str, seconds: float) -> TrailerResult:
         from moviegenre.evaluation.thresholds import apply_thresholds
@@ -397,34 +381,61 @@ class Predictor:
         files: Sequence[Path],
         on_result: Callable[[int, int, TrailerResult], None] | None = None,
     ) -> list[TrailerResult]:
-        """Results in the order of ``files``; decoding runs ahead in threads (bounded)."""
+        """Results in the order of ``files``; decoding runs ahead in threads (bounded), as
+        in the extraction's shard jobs (features.trailer.decode_ahead)."""
+        from moviegenre.features.trailer import decode_ahead, failure
+
         results: list[TrailerResult] = []
         total = len(files)
-        with ThreadPoolExecutor(self.decode_threads, thread_name_prefix="predict-decode") as pool:
-            pending: deque[tuple[Path, Future]] = deque()
-            position = 0
-            last = time.monotonic()
-            while position < total or pending:
-                while position < total and len(pending) < self.decode_threads + 1:
-                    path = files[position]
-                    pending.append((path, pool.submit(self.features, path)))
-                    position += 1
-                path, future = pending.popleft()
-                try:
-                    result = self.result(self.embed(future.result()), str(path), 0.0)
-                except TrailerError as exc:
-                    result = TrailerResult(str(path), False, exc.reason, exc.detail)
-                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                    result = TrailerResult(
-                        str(path), False, "decode_error", f"{type(exc).__name__}: {exc}"
-                    )
-                # wall time since the previous result: the batch's throughput per trailer
-                now = time.monotonic()
-                result.seconds, last = now - last, now
-                results.append(result)
-                if on_result is not None:
-                    on_result(len(results), total, result)
+        last = time.monotonic()
+        ahead = decode_ahead(files, self.features, self.decode_threads, "predict-decode")
+        for path, future in ahead:
+            try:
+                result = self.result(self.embed(future.result()), str(path), 0.0)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                result = TrailerResult(str(path), False, *failure(exc))
+            # wall time since the previous result: the batch's throughput per trailer
+            now = time.monotonic()
+            result.seconds, last = now - last, now
+            results.append(result)
+            if on_result is not None:
+                on_result(len(results), total, result)
         return results
+
+
+def visual_input(visual: np.ndarray, max_frames: int, n_frames: int) -> np.ndarray:
+    """float32 [1, max_frames, dim] from one trailer's features [frames, dim]: what the
+    data set stored (its first n_frames frames) as training's batches feed it, padded or
+    cut to max_frames by the same function (models.frames.pad_frames)."""
+    from moviegenre.models.frames import pad_frames
+
+    return pad_frames(np.asarray(visual)[None], max_frames, n_frames=n_frames)
+
+
+def svm_scores(
+    kind: str,
+    svms: Any,
+    audio: np.ndarray | None,
+    visual: np.ndarray | None,
+    prevalence: np.ndarray,
+    trained_with_audio: bool = True,
+) -> tuple[np.ndarray, str]:
+    """(probabilities float32 [G], fallback name or '') of an ``audio`` or ``fusion`` model
+    for one trailer: its SVMs on the audio vector (and, for a fusion, the visual model's
+    scores), or the fuse stages' no-audio policy when ``audio`` is None or the SVMs never
+    learnt from audio (the bundle's ``trained_with_audio``)."""
+    from moviegenre.fusion.svm import fusion_features
+
+    visual_row = None if visual is None else np.asarray(visual, np.float32)[None, :]
+    has_audio = audio is not None and trained_with_audio
+    scores = None
+    if has_audio:
+        x = fusion_features(np.asarray(audio)[None, :], visual_row)
+        scores = svms.predict_proba(x)
+    probs, missing = with_fallback(
+        kind, scores, [has_audio], visual=visual_row, prevalence=prevalence
+    )
+    return probs[0], FALLBACK[kind] if missing[0] else ""
 
 
 # ---- output --------------------------------------------------------------------------------
@@ -454,9 +465,9 @@ def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
 
 
 def _fallback_text(result: TrailerResult, context: dict[str, Any]) -> str:
-    if result.fallback == "visual_scores":
+    if result.fallback == VISUAL_SCORES:
         return f"{context['model']} used {context['visual_model']}'s visual scores"
-    if result.fallback == "train_prevalence":
+    if result.fallback == TRAIN_PREVALENCE:
         return "audio model gave the training prevalence"
     return ""
 

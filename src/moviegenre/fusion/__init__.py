@@ -1,27 +1,6 @@
-"""Late fusion of audio features and visual-model probabilities with per-genre SVMs."""
+"""Late fusion of audio features and visual-model probabilities with per-genre SVMs.
 
-from __future__ import annotations
-
-from moviegenre.fusion.svm import (
-    ALLOWED_TYPES,
-    DEFAULT_C_GRID,
-    DEFAULT_GAMMA_GRID,
-    GenreSVMs,
-    fusion_features,
-    load_svms,
-    log_grid,
-    minmax_rows,
-    save_svms,
-)
-
-__all__ = [
-    "ALLOWED_TYPES",
-    "DEFAULT_C_GRID",
-    "DEFAULT_GAMMA_GRID",
-    "GenreSVMs",
-    "fusion_features",
-    "load_svms",
-    "log_grid",
-    "minmax_rows",
-    "save_svms",
-]
+svm.py: the SVMs; fit.py: which rows they learn from under a protocol; policy.py: the
+scores of a trailer without sound. The package itself imports nothing: policy.py loads
+without scikit-learn, for `moviegenre predict` and the bundle.
+"""

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from moviegenre.fusion.policy import unfitted_note
 from moviegenre.fusion.svm import GenreSVMs, fusion_features, log_grid
 
 log = logging.getLogger("moviegenre.fuse")
 
 MIN_FIT_ROWS = 4
-NO_AUDIO_NOTE = "not fitted: too few trailers with audio"
 
 
 PROTOCOL_FIT_SPLITS = {"oof": ("train", "valid"), "seed": ("train",)}
@@ -62,7 +62,8 @@ def fit_and_predict(
 
     With too few trailers with audio (e.g. LMTD-9's feature pickle imported without the
     trailers), nothing is fitted: the returned SVMs are unfitted, marked in `notes_`, and
-    the probabilities are None, so the caller applies the no-audio policy to every row.
+    the probabilities are None, so the caller applies the no-audio policy
+    (moviegenre.fusion.policy) to every row.
     """
     has_audio = np.asarray(has_audio, dtype=bool)
     features = fusion_features(audio, visual)
@@ -77,7 +78,7 @@ def fit_and_predict(
             fit_split,
         )
         svms = make_svms(config)
-        svms.notes_ = [f"{NO_AUDIO_NOTE} ({len(fit_rows)} in the {fit_split} split)"]
+        svms.notes_ = [unfitted_note(len(fit_rows), fit_split)]
         return svms, None
     svms = make_svms(config).fit(features[fit_rows], labels[fit_rows])
     for note in svms.notes_:

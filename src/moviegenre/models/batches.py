@@ -1,7 +1,8 @@
 """Batches of frame features read from a (memory-mapped) [N, F, D] array.
 
 The feature array of the whole data set is several GB of float16, so it is never copied:
-each batch gathers only its rows, casts them to float32 and pads/truncates the frames.
+each batch gathers only its rows, casts them to float32 and pads/truncates the frames
+(models/frames.py, the input `moviegenre predict` builds too).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 import keras
 import numpy as np
+
+from moviegenre.models.frames import pad_frames
 
 
 class FrameBatches(keras.utils.PyDataset):
@@ -82,13 +85,9 @@ class FrameBatches(keras.utils.PyDataset):
 
         Reads the rows in sorted order (sequential access on a memmap), then puts them back.
         """
-        n_frames, dim = self.features.shape[1], self.features.shape[2]
-        keep = min(n_frames, self.max_frames)
-        x = np.zeros((len(rows), self.max_frames, dim), dtype=np.float32)
-        if len(rows) == 0:
-            return x
+        x = np.empty((len(rows), self.max_frames, self.features.shape[2]), dtype=np.float32)
         order = np.argsort(rows, kind="stable")
-        x[order, :keep] = self.features[rows[order], :keep]
+        x[order] = pad_frames(self.features, self.max_frames, rows=rows[order])
         return x
 
     def on_epoch_end(self) -> None:

@@ -1,7 +1,7 @@
 """DVC stage audio_svm: per-genre RBF SVMs on the audio vector alone (moviegenre.fusion.fit).
 
-Policy for trailers without sound: their audio-only scores are the training prevalence,
-flagged `audio_missing`; zeros are never passed off as audio.
+Trailers without sound get the no-audio policy (moviegenre.fusion.policy): the training
+prevalence, flagged `audio_missing`; zeros are never passed off as audio.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ import logging
 import sys
 from typing import Any
 
-import numpy as np
-
 from moviegenre import paths
 from moviegenre.dataset import load_dataset
 from moviegenre.fusion.fit import fit_and_predict
+from moviegenre.fusion.policy import train_prevalence, with_fallback
 from moviegenre.fusion.svm import save_svms
 from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import write_predictions
@@ -29,11 +28,8 @@ def run(config: dict[str, Any]) -> None:
     svms, probabilities = fit_and_predict(
         config, data.audio, None, data.labels, data.index["split"].to_numpy(), has_audio
     )
-    prevalence = data.labels[data.split_indices("train")].mean(axis=0)
-    if probabilities is None:
-        probabilities = np.empty((len(data.index), len(data.genres)), dtype=np.float32)
-        has_audio = np.zeros_like(has_audio)
-    probabilities[~has_audio] = prevalence
+    prevalence = train_prevalence(data.labels, data.index["split"].to_numpy())
+    probabilities, missing = with_fallback("audio", probabilities, has_audio, prevalence=prevalence)
     save_svms(svms, paths.svm_path(AUDIO_MODEL))
     write_predictions(
         paths.predictions_path(AUDIO_MODEL),
@@ -41,7 +37,7 @@ def run(config: dict[str, Any]) -> None:
         data.index["split"],
         probabilities,
         data.genres,
-        audio_missing=~has_audio,
+        audio_missing=missing,
     )
     log.info("audio SVMs: %s", getattr(svms, "best_params_", svms.notes_))
 

@@ -1,8 +1,8 @@
 """DVC stage fuse@<model>: per-genre RBF SVMs on audio + one visual model's probabilities.
 
 The protocol (which rows the SVMs learn from, out-of-fold scores) is moviegenre.fusion.fit.
-Policy for trailers without sound: their fused scores are the visual model's own scores,
-flagged `audio_missing`; zeros are never passed off as audio.
+Trailers without sound get the no-audio policy (moviegenre.fusion.policy): the visual
+model's own scores, flagged `audio_missing`; zeros are never passed off as audio.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from moviegenre import paths
 from moviegenre.dataset import load_dataset
 from moviegenre.fusion.fit import fit_and_predict
+from moviegenre.fusion.policy import with_fallback
 from moviegenre.fusion.svm import save_svms
 from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import read_predictions, write_predictions
@@ -44,10 +43,7 @@ def run(config: dict[str, Any], visual_model: str) -> None:
     svms, probabilities = fit_and_predict(
         config, data.audio, visual, data.labels, data.index["split"].to_numpy(), has_audio
     )
-    if probabilities is None:
-        probabilities = np.empty_like(visual)
-        has_audio = np.zeros_like(has_audio)
-    probabilities[~has_audio] = visual[~has_audio]
+    probabilities, missing = with_fallback("fusion", probabilities, has_audio, visual=visual)
     name = fused_name(visual_model)
     save_svms(svms, paths.svm_path(name))
     write_predictions(
@@ -56,7 +52,7 @@ def run(config: dict[str, Any], visual_model: str) -> None:
         data.index["split"],
         probabilities,
         data.genres,
-        audio_missing=~has_audio,
+        audio_missing=missing,
     )
     log.info("%s SVMs: %s", name, getattr(svms, "best_params_", svms.notes_))
 
