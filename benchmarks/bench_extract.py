@@ -43,7 +43,7 @@ from _common import (  # noqa: E402
     ratio,
 )
 
-FRAMES_CFG = {"start_s": 5.0, "end_s": 120.0, "count": 116}
+FRAMES_CFG = {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"}
 BACKBONE_CFG = {"name": "mobilenetv3small", "weights": "none", "batch_size": 32}
 EXTRACTION_CFG = {"decode_threads": 2, "min_duration_s": 6.0}
 

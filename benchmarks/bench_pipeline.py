@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _trailers  # noqa: E402
 from _common import Result, figure, print_table, ratio  # noqa: E402
 
-FRAMES_CFG = {"start_s": 5.0, "end_s": 120.0, "count": 116}
+FRAMES_CFG = {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"}
 EXTRACTION_CFG = {"min_duration_s": 6.0}
 TF_THREADS = 2  # workflow/rules/visual.smk: threads: 2
 
