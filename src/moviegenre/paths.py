@@ -36,6 +36,8 @@ DATASET_REPORT = "report.json"
 STACKING = RESULTS / "stacking"
 FOLDS_FILE = STACKING / "folds.parquet"
 TRAINING_LOGS = RESULTS / "training"
+#: a fold model's loss per epoch and best epoch, in its training log folder
+TRAINING_HISTORY = "history.json"
 
 # ---- models and predictions (stages train, oof, audio_svm, fuse) --------------------------
 MODELS = Path("models")
@@ -55,6 +57,10 @@ METRICS_TABLE = RESULTS / "metrics_table.txt"
 PLOTS = RESULTS / "plots"
 PR_PLOTS = PLOTS / "pr"  # a file per genre of `dataset.genres`: a DVC chart each
 AP_PLOTS = PLOTS / "ap"
+FAULT_MATRICES = PLOTS / "fault_matrices"
+PR_CURVES_PNG = PLOTS / "pr_curves.png"
+AP_BARS_PNG = PLOTS / "ap_bars.png"
+LOSS_CURVES_PNG = PLOTS / "loss_curves.png"
 BUNDLE = MODELS / "bundle"
 
 
@@ -127,3 +133,13 @@ def model_metrics_path(model: str) -> Path:
 def ap_plot_path(model: str) -> Path:
     """A model's average precision per genre on test (DVC plot data)."""
     return AP_PLOTS / f"{model}.json"
+
+
+def pr_plot_path(genre: str) -> Path:
+    """Every model's interpolated PR curve for one genre on test (DVC plot data)."""
+    return PR_PLOTS / f"{genre}.json"
+
+
+def fault_matrix_path(model: str) -> Path:
+    """A model's fault matrix on test (PNG)."""
+    return FAULT_MATRICES / f"{model}.png"

@@ -19,6 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from moviegenre import paths
 from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.models.architectures import build_model, model_params
 from moviegenre.models.batches import FrameBatches
@@ -133,7 +134,7 @@ def train_model(
     if live_dir is not None:
         record = {"loss": history.get("loss", []), "val_loss": history.get("val_loss", [])}
         record.update(best_epoch=best_epoch, epochs_run=epochs_run)
-        write_json_atomic(Path(live_dir) / "history.json", record)
+        write_json_atomic(Path(live_dir) / paths.TRAINING_HISTORY, record)
     return TrainResult(best_epoch=best_epoch, epochs_run=epochs_run, history=history)
 
 

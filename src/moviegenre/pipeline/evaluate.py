@@ -109,7 +109,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         plots.plot_fault_matrix(
             fault_matrix(labels[test], predicted),
             genres,
-            paths.PLOTS / "fault_matrices" / f"{model}.png",
+            paths.fault_matrix_path(model),
             f"{model}: share wrong for genre i where labels i and j agree (test)",
         )
 
@@ -132,17 +132,15 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     for column, genre in enumerate(genres):
         per_model = {m: s[:, column] for m, s in test_scores.items()}
         rows = plots.interpolated_pr_rows(labels[test, column], per_model)
-        plots.write_rows(rows, paths.PR_PLOTS / f"{genre}.json")
-    plots.plot_pr_curves(labels[test], test_scores, genres, paths.PLOTS / "pr_curves.png")
-    plots.plot_ap_bars(
-        {m: v["ap"] for m, v in test_metrics.items()}, genres, paths.PLOTS / "ap_bars.png"
-    )
+        plots.write_rows(rows, paths.pr_plot_path(genre))
+    plots.plot_pr_curves(labels[test], test_scores, genres, paths.PR_CURVES_PNG)
+    plots.plot_ap_bars({m: v["ap"] for m, v in test_metrics.items()}, genres, paths.AP_BARS_PNG)
     histories = {}
     for model in VISUAL_MODELS:  # fold 0's curves stand for the model's k fold models
-        history_file = paths.training_log_dir(model, 0) / "history.json"
+        history_file = paths.training_log_dir(model, 0) / paths.TRAINING_HISTORY
         if history_file.exists():
             histories[model] = json.loads(history_file.read_text())
-    plots.plot_loss_curves(histories, paths.PLOTS / "loss_curves.png")
+    plots.plot_loss_curves(histories, paths.LOSS_CURVES_PNG)
 
     table = metrics_table({**test_metrics, "prevalence": baseline})
     write_text_atomic(paths.METRICS_TABLE, table + "\n")
