@@ -7,17 +7,52 @@ need trained models.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def write_dataset(
+    root: Path,
+    labels: np.ndarray,
+    splits: np.ndarray,
+    genres: tuple[str, ...] | list[str],
+    audio: np.ndarray,
+    visual: np.ndarray,
+    has_audio: bool = True,
+) -> pd.DataFrame:
+    """An assembled data set, as the dataset stage writes it, under `root`; returns the index.
+
+    Trailer ids are 000000, 000001, ...; every row has `visual.shape[1]` frames.
+    """
+    from moviegenre import paths
+
+    n = len(labels)
+    index = pd.DataFrame({"trailer_id": [f"{i:06d}" for i in range(n)], "split": splits})
+    index["n_frames"] = visual.shape[1]
+    index["has_audio"] = has_audio
+    index["silent"] = False
+    for g, genre in enumerate(genres):
+        index[genre] = labels[:, g]
+    out = root / paths.DATASET
+    out.mkdir(parents=True)
+    index.to_parquet(out / paths.DATASET_INDEX, index=False)
+    np.save(out / paths.DATASET_AUDIO, audio)
+    np.save(out / paths.DATASET_VISUAL, visual)
+    (out / paths.DATASET_REPORT).write_text(json.dumps({"genres": list(genres)}))
+    return index
+
 
 # Small enough for 2 CPU cores, big enough for every split to hold a few trailers.
 TINY_PARAMS = {

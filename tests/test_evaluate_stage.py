@@ -12,10 +12,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
-from conftest import run
+from conftest import run, write_dataset
 
 from moviegenre import paths
 from moviegenre.config import load_params
@@ -43,18 +42,8 @@ def _write_tables(
     labels[:2, :] = [[1], [0]]  # every genre has both classes in every split
     labels[N_TRAIN : N_TRAIN + 2, :] = [[1], [0]]
     labels[-2:, :] = [[1], [0]]
-    index = pd.DataFrame({"trailer_id": [f"{i:06d}" for i in range(n)], "split": splits})
-    index["n_frames"] = 2
-    index["has_audio"] = True
-    index["silent"] = False
-    for g, genre in enumerate(genres):
-        index[genre] = labels[:, g]
-    out = root / "results/dataset"
-    out.mkdir(parents=True)
-    index.to_parquet(out / "index.parquet", index=False)
-    np.save(out / "audio.npy", np.zeros((n, 140), dtype=np.float32))
-    np.save(out / "visual.npy", np.zeros((n, 2, 3), dtype=np.float16))
-    (out / "report.json").write_text(json.dumps({"genres": list(genres)}))
+    audio = np.zeros((n, 140), dtype=np.float32)
+    index = write_dataset(root, labels, splits, genres, audio, np.zeros((n, 2, 3), np.float16))
     scores = {}
     test = splits == "test"
     for model in list(EVALUATED_MODELS):

@@ -7,12 +7,12 @@ in-sample visual probabilities, as the original did.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import write_dataset
 
 from moviegenre.config import load_params
 from moviegenre.dataset import load_dataset
@@ -32,19 +32,10 @@ def _dataset(root: Path, with_audio: bool, n: int = 60) -> tuple[pd.DataFrame, n
     labels = (rng.random((n, 9)) < 0.35).astype(np.uint8)
     labels[np.arange(n), rng.integers(0, 9, n)] = 1
     splits = np.array(["train"] * 30 + ["valid"] * 18 + ["test"] * 12)
-    index = pd.DataFrame({"trailer_id": [f"{i:06d}" for i in range(n)], "split": splits})
-    index["n_frames"] = 4
-    index["has_audio"] = with_audio
-    index["silent"] = False
-    for g, genre in enumerate(GENRES_9):
-        index[genre] = labels[:, g]
-    out = root / "results/dataset"
-    out.mkdir(parents=True)
-    index.to_parquet(out / "index.parquet", index=False)
     audio = labels @ rng.normal(size=(9, 140)) + 0.3 * rng.normal(size=(n, 140))
-    np.save(out / "audio.npy", (audio if with_audio else np.zeros_like(audio)).astype(np.float32))
-    np.save(out / "visual.npy", np.zeros((n, 4, 3), dtype=np.float16))
-    (out / "report.json").write_text(json.dumps({"genres": list(GENRES_9)}))
+    audio = (audio if with_audio else np.zeros_like(audio)).astype(np.float32)
+    visual_features = np.zeros((n, 4, 3), dtype=np.float16)
+    index = write_dataset(root, labels, splits, GENRES_9, audio, visual_features, with_audio)
     visual = np.clip(labels * 0.6 + 0.2 * rng.random((n, 9)), 0, 1).astype(np.float32)
     write_predictions(predictions_path("cnn1d"), index["trailer_id"], splits, visual, GENRES_9)
     insample = np.clip(labels * 0.9 + 0.05, 0, 1).astype(np.float32)  # over-confident
