@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"moviegenre: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
-        # An input that dvc.yaml does not list, or one removed meanwhile: still one line.
+        # A file the command needs is missing: one line naming it and the stage that makes it.
         from moviegenre.producers import missing_path_message
 
         print(f"moviegenre {args.command}: {missing_path_message(exc.filename)}", file=sys.stderr)
