@@ -41,6 +41,7 @@ from moviegenre.fusion.policy import (
     unfitted_note,
     with_fallback,
 )
+from moviegenre.genres import GENRES_9
 
 # ---- config: rules relating two keys -----------------------------------------------------
 
@@ -385,20 +386,7 @@ def _label_db(path: Path, columns: list[str], row: tuple) -> Path:
     return path
 
 
-GENRE_COLUMNS = [
-    f"is{g}"
-    for g in (
-        "Action",
-        "Adventure",
-        "Comedy",
-        "Crime",
-        "Drama",
-        "Horror",
-        "Romance",
-        "SciFi",
-        "Thriller",
-    )
-]
+GENRE_COLUMNS = [f"is{g}" for g in GENRES_9]
 
 
 @pytest.mark.parametrize(
