@@ -28,6 +28,8 @@ __all__ = [
     "plot_ap_bars",
     "plot_fault_matrix",
     "plot_loss_curves",
+    "interpolated_pr_rows",
+    "interpolated_precision",
     "plot_pr_curves",
     "pr_curves_figure",
     "pr_curve_rows",
@@ -82,14 +84,30 @@ def pr_curve_rows(
     return rows
 
 
+def interpolated_precision(
+    y_true: np.ndarray, scores: np.ndarray, recall_grid: Sequence[float]
+) -> np.ndarray:
+    """At each recall r of ``recall_grid``, the best precision among the operating points
+    with recall at least r (0.0 where none reaches it): the usual "interpolated" reading of
+    a PR curve, which never rises as recall grows. ``y_true``, ``scores``: 1-D, one genre."""
+    precision, recall, _ = precision_recall_curve(
+        np.asarray(y_true), np.asarray(scores, dtype=np.float64)
+    )
+    out = np.zeros(len(recall_grid))
+    for k, r in enumerate(recall_grid):
+        reachable = precision[recall >= r - 1e-12]
+        out[k] = reachable.max() if reachable.size else 0.0
+    return out
+
+
 def interpolated_pr_rows(
     y_true: np.ndarray, scores_by_model: Mapping[str, np.ndarray], points: int = 51
 ) -> list[dict]:
     """One genre's PR curves on a shared recall grid: rows ``{"recall", <model>: precision}``.
 
-    Precision is interpolated (the best precision at that recall or more), the usual
-    reading of a PR curve; a shared grid lets DVC draw every model in one chart and
-    compare revisions. ``y_true`` and each score array are 1-D for the genre.
+    Precision is interpolated (see :func:`interpolated_precision`); a shared grid lets DVC
+    draw every model in one chart and compare revisions. ``y_true`` and each score array
+    are 1-D for the genre; a genre without positives has recall rows only.
     """
     y = np.asarray(y_true)
     grid = np.linspace(0.0, 1.0, points)
@@ -97,12 +115,8 @@ def interpolated_pr_rows(
     if not y.any():
         return rows
     for model, scores in scores_by_model.items():
-        precision, recall, _ = precision_recall_curve(y, np.asarray(scores, dtype=np.float64))
-        # recall is decreasing: running max from the high-recall end gives the envelope.
-        envelope = np.maximum.accumulate(precision[::-1])[::-1]
-        for row, r in zip(rows, grid, strict=True):
-            reachable = envelope[recall >= r - 1e-12]
-            row[str(model)] = round(float(reachable.max()) if reachable.size else 0.0, 4)
+        for row, p in zip(rows, interpolated_precision(y, scores, grid), strict=True):
+            row[str(model)] = round(float(p), 4)
     return rows
 
 
