@@ -131,3 +131,39 @@ def test_loss_rows_equal_the_training_history(tmp_path: Path, monkeypatch) -> No
         assert steps == list(range(len(history[key])))
         np.testing.assert_allclose(values, history[key], rtol=1e-6)
         assert len(values) == 3
+
+
+# ---------------------------------------------------------------- what the figures show
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_ap_bar_legend_covers_no_bar_and_every_figure_has_a_title() -> None:
+    """The AP chart's legend sat on the last genre's bars; the figures had no title."""
+    from moviegenre.evaluation import plots
+
+    genres = [f"genre_{k}" for k in range(9)]
+    ap = {f"model_{m}": {g: 0.99 for g in genres} for m in range(9)}  # full-height bars
+    fig = plots.ap_bars_figure(ap, genres)
+    renderer = _drawn(fig)
+    (ax,) = fig.axes
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    assert not fig.legends[0].get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+    assert ax.get_title()
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    s = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.6], [0.1, 0.3]])
+    history = {"cnn1d": {"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}}
+    for fig in (
+        plots.pr_curves_figure(y, {"m": s}, ["A", "B"]),
+        plots.loss_curves_figure(history),
+        plots.loss_curves_figure({}),
+    ):
+        assert fig.get_suptitle(), fig
+    empty = plots.loss_curves_figure({})
+    assert [t.get_text() for t in empty.axes[0].texts] == ["no training history"]
