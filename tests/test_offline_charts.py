@@ -175,9 +175,20 @@ def test_dvc_plots_page_draws_every_chart_offline(plots_repo: Path, command: str
     revs = {"workspace"} if command == "show" else {"workspace", "HEAD"}
     for chart_id, chart_dom in drawn.items():
         assert "<svg" in chart_dom, f"{chart_id}: nothing drawn"
-        labels = marks(chart_dom)
+        labels = " | ".join(marks(chart_dom))
         assert labels, f"{chart_id}: no marks"
-        assert {m.group(1) for m in map(re.compile(r"rev: (\w+)").search, labels) if m} == revs
+        # one revision: a colour per line, named in the marks instead of the revision
+        by_line = command == "show" and not chart_id.startswith("Average_precision")
+        assert set(re.findall(r"rev: (\w+)", labels)) == (set() if by_line else revs), chart_id
+    if command == "show":  # each PR line ends (recall 1) at its file's value
+        for genre in GENRES_9:
+            labels = " | ".join(marks(drawn[f"results_plots_pr_{genre}_json"]))
+            ends = re.findall(
+                r"recall \(test\): 1; interpolated precision: ([\d.]+); field: (\w+)", labels
+            )
+            last = json.loads((plots_repo / paths.pr_plot_path(genre)).read_text())[-1]
+            assert last["recall"] == 1.0
+            assert {m: float(p) for p, m in ends} == {m: last[m] for m in EVALUATED_MODELS}
     ap_chart = next(v for k, v in drawn.items() if k.startswith("Average_precision"))
     drawn_ap = {
         (m.group(2), float(m.group(1)), m.group(3))
