@@ -192,7 +192,10 @@ def test_dvc_plots_page_draws_every_chart_offline(plots_repo: Path, command: str
     ap_chart = next(v for k, v in drawn.items() if k.startswith("Average_precision"))
     drawn_ap = {
         (m.group(2), float(m.group(1)), m.group(3))
-        for m in re.finditer(r"ap: ([\d.]+); genre: (\w+); rev: (\w+)", " | ".join(marks(ap_chart)))
+        for m in re.finditer(
+            r"average precision \(test\): ([\d.]+); genre: (\w+); rev: (\w+)",
+            " | ".join(marks(ap_chart)),
+        )
     }
     for model in EVALUATED_MODELS:
         for row in json.loads((plots_repo / paths.ap_plot_path(model)).read_text()):
