@@ -25,9 +25,13 @@ from moviegenre.atomic import write_atomic, write_text_atomic
 
 __all__ = [
     "MAX_CURVE_POINTS",
+    "ap_bars_figure",
+    "loss_curves_figure",
     "plot_ap_bars",
     "plot_fault_matrix",
     "plot_loss_curves",
+    "interpolated_pr_rows",
+    "interpolated_precision",
     "plot_pr_curves",
     "pr_curves_figure",
     "pr_curve_rows",
@@ -82,14 +86,30 @@ def pr_curve_rows(
     return rows
 
 
+def interpolated_precision(
+    y_true: np.ndarray, scores: np.ndarray, recall_grid: Sequence[float]
+) -> np.ndarray:
+    """At each recall r of ``recall_grid``, the best precision among the operating points
+    with recall at least r (0.0 where none reaches it): the usual "interpolated" reading of
+    a PR curve, which never rises as recall grows. ``y_true``, ``scores``: 1-D, one genre."""
+    precision, recall, _ = precision_recall_curve(
+        np.asarray(y_true), np.asarray(scores, dtype=np.float64)
+    )
+    out = np.zeros(len(recall_grid))
+    for k, r in enumerate(recall_grid):
+        reachable = precision[recall >= r - 1e-12]
+        out[k] = reachable.max() if reachable.size else 0.0
+    return out
+
+
 def interpolated_pr_rows(
     y_true: np.ndarray, scores_by_model: Mapping[str, np.ndarray], points: int = 51
 ) -> list[dict]:
     """One genre's PR curves on a shared recall grid: rows ``{"recall", <model>: precision}``.
 
-    Precision is interpolated (the best precision at that recall or more), the usual
-    reading of a PR curve; a shared grid lets DVC draw every model in one chart and
-    compare revisions. ``y_true`` and each score array are 1-D for the genre.
+    Precision is interpolated (see :func:`interpolated_precision`); a shared grid lets DVC
+    draw every model in one chart and compare revisions. ``y_true`` and each score array
+    are 1-D for the genre; a genre without positives has recall rows only.
     """
     y = np.asarray(y_true)
     grid = np.linspace(0.0, 1.0, points)
@@ -97,12 +117,8 @@ def interpolated_pr_rows(
     if not y.any():
         return rows
     for model, scores in scores_by_model.items():
-        precision, recall, _ = precision_recall_curve(y, np.asarray(scores, dtype=np.float64))
-        # recall is decreasing: running max from the high-recall end gives the envelope.
-        envelope = np.maximum.accumulate(precision[::-1])[::-1]
-        for row, r in zip(rows, grid, strict=True):
-            reachable = envelope[recall >= r - 1e-12]
-            row[str(model)] = round(float(reachable.max()) if reachable.size else 0.0, 4)
+        for row, p in zip(rows, interpolated_precision(y, scores, grid), strict=True):
+            row[str(model)] = round(float(p), 4)
     return rows
 
 
@@ -169,13 +185,24 @@ def pr_curves_figure(
     handles = [Line2D([], [], color=colors[m], label=m) for m in scores_by_model]
     handles.append(Line2D([], [], color="grey", linestyle="--", label="prevalence"))
     fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+    fig.suptitle("Precision-recall per genre (test split)")
     return fig
 
 
 def plot_loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], path: Path) -> Path:
+    """Save :func:`loss_curves_figure` as a PNG."""
+    return _save(loss_curves_figure(histories), path)
+
+
+def loss_curves_figure(histories: Mapping[str, Mapping[str, Sequence[float]]]) -> Figure:
     """Training and validation loss per epoch, one panel per model; the best epoch (lowest
-    validation loss, the weights early stopping keeps) is marked."""
+    validation loss, the weights early stopping keeps) is marked. Without any history the
+    figure says so instead of showing an empty frame."""
     fig, axes = _grid(max(1, len(histories)), ncols=2, size=4.0)
+    fig.suptitle("Training loss per epoch (fold 0 of each model)")
+    if not histories:
+        axes[0].set_axis_off()
+        axes[0].text(0.5, 0.5, "no training history", ha="center", va="center")
     for ax, (model, hist) in zip(axes, histories.items(), strict=False):
         ax.set_title(model)
         ax.set_xlabel("epoch")
@@ -190,7 +217,7 @@ def plot_loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], pat
             ax.axvline(best + 1, color="grey", linestyle=":", linewidth=1)
             ax.plot([best + 1], [monitor[best]], "o", color="red", label=f"best epoch {best + 1}")
         ax.legend(fontsize="small")
-    return _save(fig, path)
+    return fig
 
 
 def plot_fault_matrix(matrix: np.ndarray, genres: Sequence[str], path: Path, title: str) -> Path:
@@ -222,12 +249,20 @@ def plot_fault_matrix(matrix: np.ndarray, genres: Sequence[str], path: Path, tit
 def plot_ap_bars(
     ap_by_model: Mapping[str, Mapping[str, float | None]], genres: Sequence[str], path: Path
 ) -> Path:
-    """Per-genre average precision as grouped bars, one bar per model (missing/null: no bar)."""
+    """Save :func:`ap_bars_figure` as a PNG."""
+    return _save(ap_bars_figure(ap_by_model, genres), path)
+
+
+def ap_bars_figure(
+    ap_by_model: Mapping[str, Mapping[str, float | None]], genres: Sequence[str]
+) -> Figure:
+    """Per-genre average precision as grouped bars, one bar per model (missing/null: no bar);
+    the legend stands beside the axes so that it covers no bar."""
     models = list(ap_by_model)
     n = len(genres)
     x = np.arange(n)
     width = 0.8 / max(1, len(models))
-    fig = Figure(figsize=(max(6.0, 0.9 * n + 2), 4.0), layout="constrained")
+    fig = Figure(figsize=(max(6.0, 0.9 * n + 2) + 1.8, 4.0), layout="constrained")
     ax = fig.subplots()
     for k, model in enumerate(models):
         vals = [ap_by_model[model].get(g) for g in genres]
@@ -236,5 +271,6 @@ def plot_ap_bars(
     ax.set_xticks(x, labels=list(genres), rotation=30, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("average precision")
-    ax.legend(fontsize="small")
-    return _save(fig, path)
+    ax.set_title("Average precision per genre (test split)")
+    fig.legend(loc="outside right upper", fontsize="small")
+    return fig
