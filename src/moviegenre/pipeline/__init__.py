@@ -29,6 +29,7 @@ def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
     stages it depends on, the message names the missing input and the `dvc repro` target
     that makes it. Under DVC (which checks deps itself) that look-up is skipped.
     """
+    from moviegenre.data.labels import LabelError
     from moviegenre.producers import missing_input, missing_path_message
 
     setup_logging()
@@ -40,7 +41,7 @@ def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
                 print(f"{stage}: {missing}", file=sys.stderr)
                 return 2
         body(config)
-    except ConfigError as exc:
+    except (ConfigError, LabelError) as exc:  # a refused input: its report, no traceback
         print(f"{stage}: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
