@@ -20,7 +20,12 @@ import yaml
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class RefusedInput(ValueError):
+    """An input file refused with a message for its user, not a traceback (the stage
+    commands print it in full and exit 2): a bad params.yaml, a bad label file."""
+
+
+class ConfigError(RefusedInput):
     """params.yaml does not match the schema; the message lists every problem by key path."""
 
 

@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from moviegenre.atomic import write_atomic
+from moviegenre.config import RefusedInput
 from moviegenre.genres import GENRES_9, SPLITS
 
 LABEL_TABLE = "lmtd9_0"
 GENRE_COLUMNS: tuple[str, ...] = tuple(f"is{g}" for g in GENRES_9)
 
 
-class LabelError(ValueError):
+class LabelError(RefusedInput):
     """An LMTD-9 label file that cannot be used; the message names the row, id or column."""
 
 

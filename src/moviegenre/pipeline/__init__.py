@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from moviegenre.config import ConfigError, load_params
+from moviegenre.config import RefusedInput, load_params
 from moviegenre.logs import setup_logging
 
 #: set by DVC for a stage's command (`dvc repro`, `dvc exp run`); DVC checked the deps
@@ -29,7 +29,6 @@ def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
     stages it depends on, the message names the missing input and the `dvc repro` target
     that makes it. Under DVC (which checks deps itself) that look-up is skipped.
     """
-    from moviegenre.data.labels import LabelError
     from moviegenre.producers import missing_input, missing_path_message
 
     setup_logging()
@@ -41,7 +40,7 @@ def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
                 print(f"{stage}: {missing}", file=sys.stderr)
                 return 2
         body(config)
-    except (ConfigError, LabelError) as exc:  # a refused input: its report, no traceback
+    except RefusedInput as exc:  # params.yaml, a label file...: its report, no traceback
         print(f"{stage}: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
