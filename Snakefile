@@ -9,6 +9,13 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+from moviegenre.config import check_params_shape, exit_on_config_error
+
+# Snakemake's reader (configfile: below) recurses per nesting level and validation walks
+# every alias: refuse such a params.yaml in one line first (moviegenre.config).
+with exit_on_config_error():
+    check_params_shape("params.yaml")
+
 
 configfile: "params.yaml"
 

@@ -144,7 +144,10 @@ def test_missing_genre_columns_are_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("NULL", r"^id 000004 is in no split \(set=NULL\)$"), ("7", r"^id 000004 has set=7; ")],
+    [
+        ("NULL", r"database\.db: id 000004 is in no split \(set=NULL\)$"),
+        ("7", r": id 000004 has set=7; "),
+    ],
 )
 def test_id_in_no_split_is_named(tmp_path: Path, value: str, message: str) -> None:
     db = write_labels(tmp_path / "database.db")
@@ -162,9 +165,70 @@ def test_a_broken_label_file_stops_the_dataset_stage_before_any_work(tmp_path: P
     # As DVC runs it (DVC_STAGE set): the label check itself, not the missing-input hint.
     stage = [sys.executable, "-m", "moviegenre.pipeline.dataset"]
     result = run(stage, repo, check=False, timeout=120, env={"DVC_STAGE": "dataset"})
-    assert result.returncode != 0
-    assert "LabelError: duplicate trailer ids in lmtd9_0: 000006 (rows 6, 9)" in result.stderr
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"dataset: {db}: duplicate trailer ids in lmtd9_0: 000006 (rows 6, 9)"
+    )
     assert not any((repo / "results" / "dataset").glob("*"))
+
+
+def every_problem_at_once(db: Path) -> list[str]:
+    """A NULL genre value, a `set` of 7 and a duplicate id in one file; the lines naming them."""
+    execute(
+        db,  # LMTD-9's own table has no NOT NULL constraints: copy it without them
+        f"CREATE TABLE loose AS SELECT * FROM {LABEL_TABLE}",
+        f"DROP TABLE {LABEL_TABLE}",
+        f"ALTER TABLE loose RENAME TO {LABEL_TABLE}",
+        f'UPDATE {LABEL_TABLE} SET "isHorror" = NULL WHERE id = 2',
+        f'UPDATE {LABEL_TABLE} SET "set" = 7 WHERE id = 5',
+        f"INSERT INTO {LABEL_TABLE} SELECT * FROM {LABEL_TABLE} WHERE id = 6",
+    )
+    return [
+        "id 000002: isHorror=NULL is not 0/1",
+        "id 000005 has set=7; expected 0 (train), 1 (valid) or 2 (test)",
+        "duplicate trailer ids in lmtd9_0: 000006 (rows 6, 9)",
+    ]
+
+
+def test_every_problem_is_reported_in_one_error(tmp_path: Path) -> None:
+    db = write_labels(tmp_path / "database.db")
+    expected = every_problem_at_once(db)
+    execute(db, f'ALTER TABLE {LABEL_TABLE} DROP COLUMN "isSciFi"')
+    with pytest.raises(LabelError) as error:
+        read_labels(db)
+    lines = str(error.value).splitlines()
+    assert lines[0] == f"{db}: 4 problems in the label file:"
+    assert lines[1:] == [
+        "  - table lmtd9_0 lacks genre columns: isSciFi",
+        *(f"  - {line}" for line in expected),
+    ]
+
+
+def test_every_problem_reaches_the_user_without_a_traceback(tmp_path: Path) -> None:
+    """The real dataset stage and `moviegenre import-lmtd`: exit 2, the whole report."""
+    repo = copy_repo(tmp_path / "repo")
+    db = write_labels(tmp_path / "labels.db")
+    expected = every_problem_at_once(db)
+    set_params(repo, {"data": {"labels_db": str(db)}})
+    stage = [sys.executable, "-m", "moviegenre.pipeline.dataset"]
+    result = run(stage, repo, check=False, timeout=120, env={"DVC_STAGE": "dataset"})
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.splitlines() == [
+        f"dataset: {db}: 3 problems in the label file:",
+        *(f"  - {line}" for line in expected),
+    ]
+    assert not any((repo / "results" / "dataset").glob("*"))
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    command = ["moviegenre", "import-lmtd", "--db", str(db), "--videos", str(videos)]
+    result = run([*command, "--no-params"], repo, check=False, timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"moviegenre import-lmtd: {db}: 3 problems in the label file:")
+    assert all(problem in line for problem in expected)
 
 
 # ---- labels vs trailer files: reported, fatal only when nothing is left --------------------

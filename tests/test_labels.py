@@ -109,7 +109,7 @@ def test_unknown_genre_column_is_named(db: Path) -> None:
 
 def test_null_set_names_the_id(db: Path) -> None:
     _execute(db, f'UPDATE {LABEL_TABLE} SET "set" = NULL WHERE id = 5')
-    with pytest.raises(LabelError, match=r"^id 000005 is in no split \(set=NULL\)$"):
+    with pytest.raises(LabelError, match=r"database\.db: id 000005 is in no split \(set=NULL\)$"):
         read_labels(db)
 
 

@@ -10,17 +10,23 @@ params.yaml, so a later edit of params.yaml cannot make predictions drift from w
 models were trained on.
 
 The bundle is built in a temporary folder beside the target and renamed into place, so
-an interrupted build never leaves a half bundle that loads.
+an interrupted build never leaves a half bundle that loads. A reader cannot rely on that
+alone (`dvc repro` deletes models/bundle before the stage rebuilds it), so prediction
+copies each model file it uses to a private folder, hashing the bytes it copies, and
+compares them with the manifest it opened (Bundle.verified_files): a rebuild during a run
+ends it with BundleChanged, never with one bundle's thresholds on another's models.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +77,10 @@ class BundleError(RuntimeError):
     """A bundle that cannot be built or loaded; the message names the file or key at fault."""
 
 
+class BundleChanged(BundleError):
+    """A bundle file no longer matches the manifest a run opened (the bundle was rebuilt)."""
+
+
 def weights_kind(weights: str) -> str:
     """'none' (random init), 'imagenet' (Keras' download cache) or 'file' (a local path)."""
     return weights if weights in ("none", "imagenet") else "file"
@@ -81,6 +91,17 @@ def sha256_of(path: Path) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def copy_hashed(source: Path, target: Path) -> str:
+    """Copy `source` to `target` and return the sha256 of the bytes copied: one read, so
+    the hash is that of exactly what the copy holds."""
+    digest = hashlib.sha256()
+    with open(source, "rb") as reader, open(target, "wb") as writer:
+        for block in iter(lambda: reader.read(1 << 20), b""):
+            digest.update(block)
+            writer.write(block)
     return digest.hexdigest()
 
 
@@ -248,8 +269,19 @@ def feature_code() -> dict[str, str]:
     return {kind: feature_code_version(kind) for kind in ("visual", "audio")}
 
 
-def make_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The manifest for the current results/ and models/ (files are hashed as they are now)."""
+def make_manifest(config: Mapping[str, Any], copy_to: Path | None = None) -> dict[str, Any]:
+    """The manifest for the current results/ and models/ (files are hashed as they are now).
+
+    With `copy_to`, each model file is copied there (its place inside the bundle) as it is
+    hashed, so the recorded hash is that of the copy, and each file is read once.
+    """
+
+    def digest(source: Path, inside: str) -> str:
+        if copy_to is None:
+            return sha256_of(source)
+        (copy_to / inside).parent.mkdir(parents=True, exist_ok=True)
+        return copy_hashed(source, copy_to / inside)
+
     report = _read_json(DATASET_REPORT)
     thresholds = _read_json(THRESHOLDS)
     metrics = _read_json(METRICS)
@@ -264,12 +296,10 @@ def make_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
         missing = [g for g in genres if g not in thresholds["models"][name]]
         if missing:
             raise BundleError(f"{THRESHOLDS}: model {name!r} has no threshold for {missing}")
-        source, inside = sources[0]
-        models[name] = {**description, "file": inside, "sha256": sha256_of(source)}
+        parts = [{"file": inside, "sha256": digest(source, inside)} for source, inside in sources]
+        models[name] = {**description, **parts[0]}
         if description["kind"] == "visual":
-            models[name]["folds"] = [
-                {"file": inside, "sha256": sha256_of(source)} for source, inside in sources
-            ]
+            models[name]["folds"] = parts
         if description["kind"] != "visual":
             # False when the data set had no usable audio (e.g. LMTD-9's pickle alone): the
             # SVMs are unfitted and prediction applies the no-audio fallback to every trailer.
@@ -327,24 +357,15 @@ def build(config: Mapping[str, Any], out_dir: Path = BUNDLE_DIR) -> Path:
     never half written.
     """
     out_dir = Path(out_dir)
-    manifest = make_manifest(config)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
     for leftover in (tmp, old):
         shutil.rmtree(leftover, ignore_errors=True)
     try:
-        for sources, _ in _model_files(_fold_count(config)).values():
-            for source, inside in sources:
-                target = tmp / inside
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
-        for name, entry in manifest["models"].items():
-            for part in _entry_files(entry):
-                if sha256_of(tmp / part["file"]) != part["sha256"]:
-                    raise BundleError(
-                        f"{part['file']} changed while the bundle of {name} was built"
-                    )
+        tmp.mkdir()
+        # the manifest records the hashes of the copies, computed while copying
+        manifest = make_manifest(config, copy_to=tmp)
         text = json.dumps(manifest, indent=2) + "\n"
         (tmp / MANIFEST).write_text(text, encoding="utf-8")
         if out_dir.exists():
@@ -397,6 +418,33 @@ class Bundle:
     def model_files(self, name: str) -> list[Path]:
         """Every file of a model: a visual model's fold models (averaged), else one file."""
         return [self.directory / part["file"] for part in _entry_files(self.model_entry(name))]
+
+    @contextlib.contextmanager
+    def verified_files(self, name: str) -> Iterator[list[Path]]:
+        """Private copies of a model's files, each hashed as it is copied and compared with
+        the manifest this Bundle was opened with; deleted on exit (load them inside).
+
+        BundleChanged, naming the bundle, when a file is gone or differs: the bundle was
+        rebuilt since it was opened, and its thresholds no longer go with its files.
+        """
+        with tempfile.TemporaryDirectory(prefix="moviegenre-bundle-") as private:
+            copies = []
+            for i, part in enumerate(_entry_files(self.model_entry(name))):
+                source = self.directory / part["file"]
+                copy = Path(private) / f"{i}-{source.name}"
+                try:
+                    found = copy_hashed(source, copy)
+                except FileNotFoundError:
+                    found = None
+                if part.get("sha256") and found != part["sha256"]:
+                    state = "is gone" if found is None else "differs from the manifest"
+                    raise BundleChanged(
+                        f"{self.directory}: the bundle changed while this run read it "
+                        f"({part['file']} {state} opened at the start; was it rebuilt, e.g. "
+                        "by `dvc repro`?): run again once the rebuild has finished"
+                    )
+                copies.append(copy)
+            yield copies
 
     def thresholds(self, name: str) -> np.ndarray:
         cut = self.manifest["thresholds"]["models"][name]
@@ -484,6 +532,8 @@ def load_bundle(directory: Path | str = BUNDLE_DIR, verify_hashes: bool = True) 
         manifest = json.loads(where.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise BundleError(f"{where}: not valid JSON ({exc})") from exc
+    except FileNotFoundError as exc:  # removed since the check above (a rebuild)
+        raise BundleError(f"{directory}: missing file {MANIFEST}") from exc
     validate_manifest(manifest, directory, verify_hashes)
     bundle = Bundle(directory, manifest)
     weights = bundle.weights_file()

@@ -6,8 +6,10 @@ what it accepts, so a typo in a 4,000-trailer run costs seconds, not hours.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,12 @@ import yaml
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class RefusedInput(ValueError):
+    """An input file refused with a message for its user, not a traceback (the stage
+    commands print it in full and exit 2): a bad params.yaml, a bad label file."""
+
+
+class ConfigError(RefusedInput):
     """params.yaml does not match the schema; the message lists every problem by key path."""
 
 
@@ -70,11 +77,58 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def read_params_file(path: str | Path) -> Any:
-    """The YAML in `path`, refusing duplicate keys (ConfigError naming the line)."""
+#: params.yaml is a few KB and 4 levels deep; these bounds only stop hostile files
+MAX_PARAMS_BYTES = 1 << 20
+MAX_PARAMS_DEPTH = 32
+
+
+def check_params_shape(path: str | Path) -> None:
+    """Refuse, in one line naming the file and line, a YAML file that would blow up its
+    readers: anchors or aliases (a 4 KB file of nested aliases expands to 10^8 values when
+    a validator or Snakemake walks it), nesting deeper than MAX_PARAMS_DEPTH (PyYAML's
+    and Snakemake's readers recurse per level: RecursionError), or over MAX_PARAMS_BYTES.
+
+    Reads the parser's event stream, which builds no tree and does not recurse, so it is
+    safe on any input; call it before anything loads the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: parameters file not found")
+    size = path.stat().st_size
+    if size > MAX_PARAMS_BYTES:
+        raise ConfigError(
+            f"{path}: {size} bytes; a parameters file is at most {MAX_PARAMS_BYTES} bytes"
+        )
+    depth = 0
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for event in yaml.parse(handle, Loader=yaml.SafeLoader):
+                line = event.start_mark.line + 1
+                if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                    raise ConfigError(
+                        f"{path}: line {line}: YAML anchors and aliases (&name, *name) are "
+                        "not allowed in a parameters file; write the values out"
+                    )
+                if isinstance(event, yaml.CollectionStartEvent):
+                    depth += 1
+                    if depth > MAX_PARAMS_DEPTH:
+                        raise ConfigError(
+                            f"{path}: line {line}: nested more than {MAX_PARAMS_DEPTH} levels "
+                            "deep; parameters are a few levels of mappings and lists"
+                        )
+                elif isinstance(event, yaml.CollectionEndEvent):
+                    depth -= 1
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def read_params_file(path: str | Path) -> Any:
+    """The YAML in `path`, refusing duplicate keys (ConfigError naming the line) and the
+    shapes check_params_shape refuses (before the YAML is loaded)."""
+    path = Path(path)
+    check_params_shape(path)
     try:
         with open(path, encoding="utf-8") as handle:
             return yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
@@ -146,3 +200,14 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return validate_config(config)
+
+
+@contextlib.contextmanager
+def exit_on_config_error(program: str = "moviegenre") -> Iterator[None]:
+    """In a Snakefile: a ConfigError becomes its message on stderr and exit status 2,
+    instead of Snakemake's error block with the YAML reader's stack."""
+    try:
+        yield
+    except ConfigError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -282,18 +282,22 @@ class Predictor:
             ) from exc
 
     def _load_unchecked(self, model: str) -> None:
+        """Load from private copies checked against the manifest opened at the start
+        (Bundle.verified_files): a bundle rebuilt meanwhile is BundleChanged, never mixed."""
         entry = self.bundle.model_entry(model)
         if entry["kind"] == "visual":
             if model not in self._keras:
                 from moviegenre.models.train import load_model
 
                 # the k fold models of the cross-fitting; their mean is the model's score
-                self._keras[model] = [load_model(f) for f in self.bundle.model_files(model)]
+                with self.bundle.verified_files(model) as files:
+                    self._keras[model] = [load_model(f) for f in files]
             return
         if model not in self._svms:
             from moviegenre.fusion.svm import load_svms
 
-            self._svms[model] = load_svms(self.bundle.model_file(model))
+            with self.bundle.verified_files(model) as (file,):
+                self._svms[model] = load_svms(file)
         if entry["kind"] == "fusion":
             self._load(entry["visual_model"])
 
@@ -623,7 +627,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE  # before the bundle, the backbone and the whole batch
     try:
-        bundle = load_bundle(args.bundle)
+        # hashes are checked as each model file is read (Predictor._load), not twice
+        bundle = load_bundle(args.bundle, verify_hashes=False)
         context = describe(bundle, args.model)  # an unknown model fails before TensorFlow
         files, missing = collect_inputs(args.paths)
         predictor = Predictor(bundle, args.model, args.backbone_weights) if files else None

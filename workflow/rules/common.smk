@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from moviegenre import paths
-from moviegenre.config import validate_config
+from moviegenre.config import exit_on_config_error, validate_config
 from moviegenre.data.trailers import screen_trailers
 from moviegenre.features.backbones import backbone_params
 from moviegenre.features.code_version import feature_code_version
@@ -14,7 +14,8 @@ from moviegenre.snakemake_locks import clear_stale_locks, forget_owner, record_o
 
 # A bad value stops the run here, before any job, naming the key and what it accepts
 # (the config files are re-read for duplicate keys, which Snakemake's reader merges).
-validate_config(config, files=workflow.configfiles)
+with exit_on_config_error():
+    validate_config(config, files=workflow.configfiles)
 
 # A run killed earlier (SIGKILL, lost node) left its locks: remove them if their owner is dead.
 if clear_stale_locks():

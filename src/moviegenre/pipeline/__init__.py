@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from moviegenre.config import ConfigError, load_params
+from moviegenre.config import RefusedInput, load_params
 from moviegenre.logs import setup_logging
 
 #: set by DVC for a stage's command (`dvc repro`, `dvc exp run`); DVC checked the deps
@@ -40,7 +40,7 @@ def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
                 print(f"{stage}: {missing}", file=sys.stderr)
                 return 2
         body(config)
-    except ConfigError as exc:
+    except RefusedInput as exc:  # params.yaml, a label file...: its report, no traceback
         print(f"{stage}: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
