@@ -10,7 +10,7 @@ import av
 import librosa
 import numpy as np
 import pytest
-from media import tone, write_test_video
+from media import tone, write_audio_file, write_test_video
 
 from moviegenre.features.resample import RESAMPLERS, resample
 from moviegenre.features.sound import decode_audio, decode_audio_native
@@ -134,3 +134,61 @@ def test_packed_integer_pcm_is_scaled_and_deinterleaved(tmp_path):
     y_stereo, _ = decode_audio_native(stereo, 1.0)
     assert 0.2 < np.abs(y_mono).max() < 1.0
     np.testing.assert_allclose(y_stereo, y_mono, rtol=0, atol=2 / 2**15)
+
+
+def _pan_mean(path) -> np.ndarray:
+    """FFmpeg's own ``pan`` filter with gain 1/N on every channel: an independent mean."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        n = stream.codec_context.channels
+        graph = av.filter.Graph()
+        source = graph.add_abuffer(template=stream)
+        pan = graph.add("pan", "mono|c0=" + "+".join(f"{1 / n!r}*c{i}" for i in range(n)))
+        sink = graph.add("abuffersink")
+        source.link_to(pan)
+        pan.link_to(sink)
+        graph.configure()
+        out = []
+        for frame in container.decode(stream):
+            graph.push(frame)
+            while True:
+                try:
+                    out.append(graph.pull().to_ndarray().reshape(-1).astype(np.float64))
+                except (av.BlockingIOError, av.EOFError):
+                    break
+    return np.concatenate(out)
+
+
+# (layout, channels, codec, container, decoded sample format, quantisation step)
+LAYOUTS = [
+    ("5.1", 6, "aac", "mp4", "fltp", None),
+    ("5.1", 6, "pcm_s16le", "mkv", "s16", 2.0**-15),
+    ("7.1", 8, "aac", "mp4", "fltp", None),  # the SIGSEGV of issue 22
+    ("7.1", 8, "pcm_s32le_planar", "nut", "s32p", 2.0**-30),
+    ("7.1", 8, "pcm_u8", "mkv", "u8", 2.0**-7),
+    ("hexadecagonal", 16, "aac", "mp4", "fltp", None),
+    ("hexadecagonal", 16, "pcm_s16le_planar", "nut", "s16p", 2.0**-15),
+    ("hexadecagonal", 16, "pcm_f32le", "mkv", "flt", 1e-7),
+]
+
+
+@pytest.mark.parametrize(("layout", "channels", "codec", "ext", "fmt", "step"), LAYOUTS)
+def test_equal_weight_mean_of_many_channels(tmp_path, layout, channels, codec, ext, fmt, step):
+    rate = 48000
+    gains = np.linspace(1.6, 0.4, channels)  # unequal levels: a weighted downmix would show
+    signal = tone(1.5, rate, channels, gains=gains)
+    path = write_audio_file(tmp_path / f"a.{ext}", signal, rate, codec, layout)
+    with av.open(str(path)) as container:
+        assert container.streams.audio[0].codec_context.channels == channels
+        frame = next(container.decode(audio=0))
+        assert frame.format.name == fmt
+    y, got_rate = decode_audio_native(path, 0.0)
+    assert got_rate == rate and y.dtype == np.float32
+    if step is None:  # lossy: FFmpeg's own equal-gain downmix of the same decoded frames
+        reference = _pan_mean(path)[: y.size]
+        np.testing.assert_allclose(y, reference, rtol=0, atol=1e-6)
+    else:  # lossless: the mean of what was written, up to the sample format's step
+        reference = signal.astype(np.float64).mean(axis=0)
+        assert y.size == reference.size
+        np.testing.assert_allclose(y, reference, rtol=0, atol=step + 1e-7)  # + float32
+    assert np.abs(y).max() > 0.1
