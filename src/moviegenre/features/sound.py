@@ -199,6 +199,26 @@ def decode_audio_native(
     return np.ascontiguousarray(y, dtype=np.float32), rate
 
 
+def audio_notes(silent: bool, notes: dict) -> tuple[str, str]:
+    """(flags, detail) of an ok audio row: ``silent``, ``late_audio``, ``cut`` (the
+    ``audio.max_seconds`` limit applied) joined by ``;``, and the words for them."""
+    flags, words = [], []
+    if silent:
+        flags.append("silent")
+    if notes.get("late_audio"):
+        flags.append("late_audio")
+        words.append(
+            f"sound starts at {notes['audio_start_s']:.2f} s: {notes['padded_s']:.2f} s of "
+            "zeros put before it"
+        )
+    if notes.get("cut_at_s") is not None:
+        flags.append("cut")
+        words.append(f"sound used up to {notes['cut_at_s']:g} s (audio.max_seconds)")
+    if notes.get("stream"):
+        words.append(notes["stream"])
+    return ";".join(flags), "; ".join(words)
+
+
 def _capacity(
     first_time: float, declared_end: float | None, stop_s: float | None, rate: int
 ) -> int:
