@@ -8,8 +8,11 @@ others' vectors, value for value.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from media import tone, write_audio_file, write_test_video
+from test_sound import _late_audio_file
 
 from moviegenre.features.extract import extract_audio_shard
 from moviegenre.features.isolation import CRASH_FOR_TESTS_ENV, IsolatedWorker
@@ -76,3 +79,27 @@ def test_errors_come_back_with_their_fields(tmp_path):
             worker.call(short, audio_features_for, short, CFG)[0],
             audio_features_for(short, CFG)[0],
         )
+
+
+def test_predict_reads_sound_in_the_child_and_reports_its_flags(tmp_path):
+    from types import SimpleNamespace
+
+    from moviegenre.predict import Predictor, TrailerResult, render_json
+
+    late = tmp_path / "late.mkv"
+    _late_audio_file(late, 30.0, 36.0)
+    with IsolatedWorker() as worker:
+        predictor = SimpleNamespace(  # the attributes Predictor.features reads
+            frames_cfg={"start_s": 5.0, "end_s": 120.0, "count": 4, "step_ms": "exact"},
+            min_duration_s=6.0,
+            needs_visual=False,
+            needs_audio=True,
+            audio_cfg={**CFG, "offset_s": 5.0},
+            _audio_worker=worker,
+        )
+        feats = Predictor.features(predictor, late)
+    np.testing.assert_array_equal(feats.audio, audio_features_for(late, predictor.audio_cfg)[0])
+    assert feats.audio_flags == "late_audio"
+    result = TrailerResult(str(late), True, probabilities=np.array([0.5]), audio_flags="late_audio")
+    payload = json.loads(render_json([result], {"genres": ["Action"]}))
+    assert payload["trailers"][0]["audio_flags"] == "late_audio"
