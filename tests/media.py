@@ -242,3 +242,34 @@ def truncate_file(src: Path | str, dst: Path | str, fraction: float = 0.5) -> Pa
     dst = Path(dst)
     dst.write_bytes(data[: int(len(data) * fraction)])
     return dst
+
+
+def write_audio_file(
+    path: Path | str,
+    signal: np.ndarray,
+    sample_rate: int,
+    codec: str,
+    layout: str,
+    container_format: str | None = None,
+) -> Path:
+    """An audio-only file of ``signal`` (float32 [channels, samples]) with any layout.
+
+    Frames go to the encoder packed (``flt``, one buffer): PyAV's planar frames cannot
+    hold 8 channels or more (its plane list counts one too many), and the encoder
+    converts to its own sample format.
+    """
+    path = Path(path)
+    channels, n = signal.shape
+    packed = np.ascontiguousarray(signal.T, dtype=np.float32)
+    with av.open(str(path), mode="w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout=layout)
+        for start in range(0, n, 1024):
+            frame = av.AudioFrame.from_ndarray(
+                packed[start : start + 1024].reshape(1, -1), format="flt", layout=layout
+            )
+            frame.sample_rate = sample_rate
+            frame.pts = start
+            frame.time_base = Fraction(1, sample_rate)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path

@@ -14,6 +14,7 @@ from moviegenre.features.audio import (
     audio_vector,
     is_silent,
     lpc_coefficients,
+    mfcc_by_blocks,
 )
 
 SR = 22050
@@ -141,3 +142,12 @@ def test_bad_input_raises(signal):
         audio_vector(bad, SR)
     with pytest.raises(ValueError, match="mono"):
         audio_vector(np.stack([signal, signal]), SR)
+
+
+@pytest.mark.parametrize("samples", [9728, 512 * 40, 512 * 2048, 512 * 2048 + 1, 22050 * 50 + 77])
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant"])
+def test_mfcc_by_blocks_is_librosas_mfcc_value_for_value(samples, pad_mode):
+    # block edges, a length on a hop boundary (the last frame's reflection), several blocks
+    y = tone(samples / SR + 1, SR, seed=samples)[0][:samples]
+    expected = librosa.feature.mfcc(y=y, sr=SR, n_mfcc=13, pad_mode=pad_mode)
+    np.testing.assert_array_equal(mfcc_by_blocks(y, SR, 13, pad_mode), expected)

@@ -33,6 +33,8 @@ def profile(frame, event, arg):
 kind, video, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 sys.setprofile(profile)
 if kind == "audio":
+    from moviegenre.features import isolation  # run the calls here, where the trace sees them
+    isolation.IsolatedWorker.call = lambda self, path, func, *a, **k: func(*a, **k)
     cfg = {"sample_rate": 22050, "offset_s": 0.5, "n_mfcc": 13, "lpc_order": 9,
            "pooling": "seed", "resampler": "kaiser_best"}
     extract.extract_audio_shard({"a": video}, out / "a.parquet", out / "a.csv", cfg)

@@ -6,16 +6,24 @@ channels with equal weights, stop at the stream's declared end, then resample.
 
 from __future__ import annotations
 
+from fractions import Fraction
+from pathlib import Path
+
 import av
 import librosa
 import numpy as np
 import pytest
-from media import tone, write_test_video
+import yaml
+from media import tone, truncate_file, write_audio_file, write_test_video
 
+from moviegenre.features.audio import audio_vector
+from moviegenre.features.decode import TrailerError
+from moviegenre.features.extract import extract_audio_shard
 from moviegenre.features.resample import RESAMPLERS, resample
-from moviegenre.features.sound import decode_audio, decode_audio_native
-from moviegenre.features.trailer import audio_features_for
+from moviegenre.features.sound import audio_notes, decode_audio, decode_audio_native
+from moviegenre.features.trailer import audio_features_for, audio_features_noted
 
+REPO = Path(__file__).resolve().parents[1]
 SR = 22050
 AUDIO_CFG = {
     "sample_rate": SR,
@@ -134,3 +142,161 @@ def test_packed_integer_pcm_is_scaled_and_deinterleaved(tmp_path):
     y_stereo, _ = decode_audio_native(stereo, 1.0)
     assert 0.2 < np.abs(y_mono).max() < 1.0
     np.testing.assert_allclose(y_stereo, y_mono, rtol=0, atol=2 / 2**15)
+
+
+def _pan_mean(path) -> np.ndarray:
+    """FFmpeg's own ``pan`` filter with gain 1/N on every channel: an independent mean."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        n = stream.codec_context.channels
+        graph = av.filter.Graph()
+        source = graph.add_abuffer(template=stream)
+        pan = graph.add("pan", "mono|c0=" + "+".join(f"{1 / n!r}*c{i}" for i in range(n)))
+        sink = graph.add("abuffersink")
+        source.link_to(pan)
+        pan.link_to(sink)
+        graph.configure()
+        out = []
+        for frame in container.decode(stream):
+            graph.push(frame)
+            while True:
+                try:
+                    out.append(graph.pull().to_ndarray().reshape(-1).astype(np.float64))
+                except (av.BlockingIOError, av.EOFError):
+                    break
+    return np.concatenate(out)
+
+
+# (layout, channels, codec, container, decoded sample format, quantisation step)
+LAYOUTS = [
+    ("5.1", 6, "aac", "mp4", "fltp", None),
+    ("5.1", 6, "pcm_s16le", "mkv", "s16", 2.0**-15),
+    ("7.1", 8, "aac", "mp4", "fltp", None),  # the SIGSEGV of issue 22
+    ("7.1", 8, "pcm_s32le_planar", "nut", "s32p", 2.0**-30),
+    ("7.1", 8, "pcm_u8", "mkv", "u8", 2.0**-7),
+    ("hexadecagonal", 16, "aac", "mp4", "fltp", None),
+    ("hexadecagonal", 16, "pcm_s16le_planar", "nut", "s16p", 2.0**-15),
+    ("hexadecagonal", 16, "pcm_f32le", "mkv", "flt", 1e-7),
+]
+
+
+@pytest.mark.parametrize(("layout", "channels", "codec", "ext", "fmt", "step"), LAYOUTS)
+def test_equal_weight_mean_of_many_channels(tmp_path, layout, channels, codec, ext, fmt, step):
+    rate = 48000
+    gains = np.linspace(1.6, 0.4, channels)  # unequal levels: a weighted downmix would show
+    signal = tone(1.5, rate, channels, gains=gains)
+    path = write_audio_file(tmp_path / f"a.{ext}", signal, rate, codec, layout)
+    with av.open(str(path)) as container:
+        assert container.streams.audio[0].codec_context.channels == channels
+        frame = next(container.decode(audio=0))
+        assert frame.format.name == fmt
+    y, got_rate = decode_audio_native(path, 0.0)
+    assert got_rate == rate and y.dtype == np.float32
+    if step is None:  # lossy: FFmpeg's own equal-gain downmix of the same decoded frames
+        reference = _pan_mean(path)[: y.size]
+        np.testing.assert_allclose(y, reference, rtol=0, atol=1e-6)
+    else:  # lossless: the mean of what was written, up to the sample format's step
+        reference = signal.astype(np.float64).mean(axis=0)
+        assert y.size == reference.size
+        np.testing.assert_allclose(y, reference, rtol=0, atol=step + 1e-7)  # + float32
+    assert np.abs(y).max() > 0.1
+
+
+def _late_audio_file(path, audio_start_s: float, duration_s: float, rate: int = 22050):
+    """Video from 0 s, its sound only from ``audio_start_s`` (Matroska keeps the times)."""
+    sound = tone(duration_s - audio_start_s, rate, 1)
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264", rate=2)
+        video.width = video.height = 32
+        video.pix_fmt = "yuv420p"
+        audio = container.add_stream("aac", rate=rate, layout="mono")
+        for i in range(int(duration_s * 2)):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 2)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        start = int(audio_start_s * rate)
+        for a in range(0, sound.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(sound[:, a : a + 1024]), format="fltp", layout="mono"
+            )
+            frame.sample_rate, frame.pts, frame.time_base = rate, start + a, Fraction(1, rate)
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+    return path
+
+
+def test_late_audio_is_flagged_not_silently_padded(tmp_path):
+    late = _late_audio_file(tmp_path / "late.mkv", 30.0, 36.0)
+    on_time = write_test_video(tmp_path / "ok.mkv", 8.0, size=(32, 32))
+    notes: dict = {}
+    y, rate = decode_audio_native(late, 5.0, notes=notes)
+    assert notes["late_audio"] and abs(notes["audio_start_s"] - 30.0) < 0.05
+    assert abs(notes["padded_s"] - 25.0) < 0.05 and not np.any(y[: int(24.9 * rate)])
+    rows = extract_audio_shard(
+        {"late": late, "ok": on_time}, tmp_path / "a.parquet", tmp_path / "a.csv", AUDIO_CFG
+    )
+    flags = {r.trailer_id: (r.status, r.flags, r.detail) for r in rows}
+    assert flags["late"][:2] == ("ok", "late_audio") and "starts at 30.00 s" in flags["late"][2]
+    assert flags["ok"] == ("ok", "", "")
+
+
+def test_the_stream_ffmpeg_calls_best_is_used_and_named(tmp_path):
+    rate = 44100
+    path = tmp_path / "two.mkv"
+    with av.open(str(path), mode="w") as container:
+        commentary = container.add_stream("aac", rate=rate, layout="mono")
+        commentary.disposition = av.stream.Disposition(0)
+        main = container.add_stream("aac", rate=rate, layout="stereo")
+        main.disposition = av.stream.Disposition.default
+        for stream, signal in (
+            (commentary, tone(3.0, rate, 1, gains=[0.1])),
+            (main, tone(3.0, rate, 2, gains=[1.0, 1.0])),
+        ):
+            for a in range(0, signal.shape[1], 1024):
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(signal[:, a : a + 1024]),
+                    format="fltp",
+                    layout=stream.layout.name,
+                )
+                frame.sample_rate, frame.pts, frame.time_base = rate, a, Fraction(1, rate)
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+    notes: dict = {}
+    y, _ = decode_audio_native(path, 0.5, notes=notes)
+    assert 0.2 < np.abs(y).max() < 1.0  # the default stereo track, not the quiet one
+    assert notes["stream"].startswith("audio stream #1 aac 2 ch 44100 Hz default used")
+    assert "not #0 aac 1 ch" in notes["stream"]
+    vector, _, _, noted = audio_features_noted(path, {**AUDIO_CFG, "offset_s": 0.5})
+    assert noted["stream"] == notes["stream"] and not noted["late_audio"]
+
+
+def test_max_seconds_keeps_shorter_sound_exact_and_cuts_longer(tmp_path):
+    path = write_test_video(tmp_path / "a.mkv", 8.0, **LOSSLESS)  # 7 s of sound after 1 s
+    full, rate = decode_audio_native(path, 1.0)
+    np.testing.assert_array_equal(decode_audio_native(path, 1.0, max_seconds=7.5)[0], full)
+    notes: dict = {}
+    cut, _ = decode_audio_native(path, 1.0, max_seconds=3.0, notes=notes)
+    np.testing.assert_array_equal(cut, full[: 3 * rate])
+    assert notes["cut_at_s"] == 4.0
+    unlimited = {k: v for k, v in AUDIO_CFG.items() if k != "max_seconds"}
+    base = audio_features_for(path, unlimited)[0]
+    np.testing.assert_array_equal(
+        audio_features_for(path, {**unlimited, "max_seconds": 7})[0], base
+    )
+    vector, _, _, noted = audio_features_noted(path, {**unlimited, "max_seconds": 3})
+    expected = audio_vector(resample(full[: 3 * rate], rate, SR, "soxr_hq"), SR)
+    np.testing.assert_array_equal(vector, expected)
+    assert audio_notes(False, noted)[0] == "cut"
+    # decoding stops at the limit: a file cut short after it is not read that far
+    broken = truncate_file(
+        write_test_video(tmp_path / "b.mkv", 12.0, **LOSSLESS), tmp_path / "c.mkv"
+    )
+    with pytest.raises(TrailerError, match="truncated"):
+        decode_audio_native(broken, 1.0, max_overrun_s=2.0)
+    decode_audio_native(broken, 1.0, max_overrun_s=2.0, max_seconds=2.0)
+
+
+def test_params_keep_trailers_up_to_ten_minutes_whole():
+    audio = yaml.safe_load((REPO / "params.yaml").read_text())["audio"]
+    assert audio["offset_s"] + audio["max_seconds"] >= 600

@@ -58,6 +58,7 @@ class TrailerFeatures:
     audio_reason: str = ""  # why audio is None ("no_audio_stream: ...")
     silent: bool = False
     duration_s: float = float("nan")
+    audio_flags: str = ""  # late_audio, cut (features.sound.audio_notes)
 
 
 @dataclass
@@ -75,6 +76,7 @@ class TrailerResult:
     fallback: str = ""  # fusion.policy's fallback (visual_scores, train_prevalence) or ""
     silent: bool = False
     seconds: float = 0.0
+    audio_flags: str = ""
 
     @property
     def trailer_id(self) -> str:
@@ -169,6 +171,11 @@ class Predictor:
         self.decode_threads = max(1, int(decode_threads))
         self._keras: dict[str, Any] = {}
         self._svms: dict[str, Any] = {}
+        from moviegenre.features.isolation import IsolatedWorker
+
+        # one child computes every sound, one at a time (a lock): a native crash costs one
+        # file, and the decoding threads never hold more than one (bounded) soundtrack
+        self._audio_worker = IsolatedWorker()
         self.backbone = None
         self._check_weights(backbone_weights)
 
@@ -311,7 +318,8 @@ class Predictor:
         only marks the sound missing, as in the DAG, where such a trailer stays in the data
         set without audio.
         """
-        from moviegenre.features.trailer import audio_features_for, decode_for_embedding, failure
+        from moviegenre.features.sound import audio_notes
+        from moviegenre.features.trailer import audio_features_noted, decode_for_embedding, failure
 
         path = Path(path)
         _, frames, duration = decode_for_embedding(path, self.frames_cfg, self.min_duration_s)
@@ -319,9 +327,12 @@ class Predictor:
         feats.duration_s = duration
         if self.needs_audio:
             try:
-                vector, silent, _ = audio_features_for(path, self.audio_cfg, self.min_duration_s)
+                vector, silent, _, notes = self._audio_worker.call(
+                    path, audio_features_noted, path, self.audio_cfg, self.min_duration_s
+                )
                 feats.audio = np.asarray(vector, dtype=np.float32)
                 feats.silent = bool(silent)
+                feats.audio_flags = audio_notes(False, notes)[0]
             except Exception as exc:  # noqa: BLE001 - the DAG drops the sound, not the trailer
                 feats.audio_reason = ": ".join(failure(exc))
         return feats
@@ -378,6 +389,7 @@ class Predictor:
             fallback=fallback,
             silent=feats.silent,
             seconds=seconds,
+            audio_flags=feats.audio_flags,
         )
 
     def predict(
@@ -544,6 +556,7 @@ def _as_record(r: TrailerResult, context: dict[str, Any]) -> dict[str, Any]:
         audio_reason=r.audio_reason or None,
         fallback=r.fallback or None,
         silent=r.silent,
+        audio_flags=r.audio_flags or None,
         seconds=round(r.seconds, 3),
     )
     return record

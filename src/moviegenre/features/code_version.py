@@ -27,6 +27,7 @@ _MODULES = {
         "sound.py",
         "resample.py",
         "audio.py",
+        "isolation.py",
         "trailer.py",
         "extract.py",
         "shards.py",

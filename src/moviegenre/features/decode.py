@@ -14,6 +14,7 @@ machine-readable ``reason`` so the extraction step can report it per trailer and
 from __future__ import annotations
 
 import codecs
+import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+log = logging.getLogger("moviegenre.decode")
 
 #: reasons a trailer is rejected; TrailerError.reason is one of these
 REASONS = (
@@ -30,6 +33,7 @@ REASONS = (
     "no_audio_stream",
     "too_short",  # nothing left after the audio offset / the first frame time
     "decode_error",  # the demuxer/decoder failed part-way or produced nothing
+    "decoder_crash",  # native code killed the worker process (features/isolation.py)
 )
 
 # tolerance on frame times: they are rationals converted to float
@@ -208,10 +212,57 @@ def _to_rgb(frame: av.VideoFrame, size: tuple[int, int], rotation_deg: int) -> n
     return rgb
 
 
+def best_stream(container: av.container.InputContainer, kind: str):
+    """The stream of ``kind`` ("video"/"audio") FFmpeg's ``av_find_best_stream`` picks, or None.
+
+    What ffplay and most players use: not hearing/visually impaired, then the default
+    disposition, then streams with several decodable frames, then the higher bit rate. An
+    audio stream is looked for near the chosen video stream (same program). The first
+    stream of the kind when FFmpeg declines them all (e.g. no channel count in the header).
+    """
+    streams = container.streams.video if kind == "video" else container.streams.audio
+    if not streams:
+        return None
+    related = best_stream(container, "video") if kind == "audio" else None
+    try:
+        chosen = container.streams.best(kind, related=related)
+    except (av.FFmpegError, ValueError, TypeError):
+        chosen = None
+    return chosen if chosen is not None else streams[0]
+
+
+def describe_stream(stream) -> str:
+    """One stream in a few words, as a log line or a status detail names it."""
+    context = stream.codec_context
+    words = [f"#{stream.index}", str(context.name)]
+    if stream.type == "audio":
+        words += [f"{context.channels} ch", f"{context.sample_rate} Hz"]
+    elif stream.type == "video":
+        words.append(f"{context.width}x{context.height}")
+    language = (stream.metadata or {}).get("language")
+    if language:
+        words.append(str(language))
+    if stream.disposition & av.stream.Disposition.default:
+        words.append("default")
+    return " ".join(words)
+
+
+def stream_choice(container: av.container.InputContainer, stream) -> str:
+    """'' for a file with one stream of the chosen one's type, else which was used of which."""
+    streams = container.streams.video if stream.type == "video" else container.streams.audio
+    if len(streams) < 2:
+        return ""
+    others = ", ".join(describe_stream(s) for s in streams if s.index != stream.index)
+    return f"{stream.type} stream {describe_stream(stream)} used (FFmpeg's best); not {others}"
+
+
 def _video_stream(container: av.container.InputContainer, path: Path, threads: int):
-    if not container.streams.video:
+    stream = best_stream(container, "video")
+    if stream is None:
         raise TrailerError(path, "no_video_stream", "no video stream in the file")
-    stream = container.streams.video[0]
+    choice = stream_choice(container, stream)
+    if choice:
+        log.info("%s: %s", path.name, choice)
     # frame + slice threading; thread_count 0 lets FFmpeg pick (one per core)
     stream.thread_type = "AUTO"
     stream.codec_context.thread_count = max(0, int(threads))
@@ -273,8 +324,8 @@ def probe(path: Path | str) -> MediaInfo:
     """
     path = Path(path)
     with _open(path) as container:
-        vstream = container.streams.video[0] if container.streams.video else None
-        astream = container.streams.audio[0] if container.streams.audio else None
+        vstream = best_stream(container, "video")
+        astream = best_stream(container, "audio")
         width = height = rotation = 0
         fps = 0.0
         if vstream is not None:
@@ -362,7 +413,9 @@ def _skip_plan(path: Path, targets: np.ndarray) -> _SkipPlan | None:
     """
     try:
         with _open(path) as container:
-            stream = container.streams.video[0]
+            stream = best_stream(container, "video")
+            if stream is None:
+                return None
             origin = _origin_s(container)
             pts, key = [], []
             for packet in container.demux(stream):

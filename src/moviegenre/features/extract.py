@@ -22,7 +22,7 @@ from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.shards import audio_table, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus, write_status_csv
 from moviegenre.features.trailer import (
-    audio_features_for,
+    audio_features_noted,
     decode_ahead,
     decode_for_embedding,
     failure,
@@ -157,24 +157,31 @@ def extract_audio_shard(
 
     With ``extraction_cfg``, its ``min_duration_s`` applies to the sound as to the frames.
     """
+    from moviegenre.features.isolation import IsolatedWorker  # here: not the visual jobs'
+    from moviegenre.features.sound import audio_notes
+
     min_duration = None if extraction_cfg is None else float(extraction_cfg["min_duration_s"])
     ids, vectors, silent, statuses = [], [], [], []
     progress = _Progress(f"audio {Path(features_path).stem}", len(videos))
+    isolated = IsolatedWorker()  # a crash in native decoding costs one trailer, not the shard
     for trailer_id, path in videos.items():
         path = Path(path)
         try:
-            vector, is_quiet, duration = audio_features_for(path, audio_cfg, min_duration)
+            vector, is_quiet, duration, notes = isolated.call(
+                path, audio_features_noted, path, audio_cfg, min_duration
+            )
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
             _failed(statuses, progress, trailer_id, path, "audio", exc)
             continue
         ids.append(trailer_id)
         vectors.append(vector)
         silent.append(is_quiet)
-        flags = "silent" if is_quiet else ""
+        flags, detail = audio_notes(is_quiet, notes)
         statuses.append(
-            TrailerStatus(trailer_id, path.name, "audio", "ok", "", "", duration, 0, flags)
+            TrailerStatus(trailer_id, path.name, "audio", "ok", "", detail, duration, 0, flags)
         )
         progress.step(True)
+    isolated.close()
     # A shard where no trailer has usable sound still gets its (empty, valid) table.
     dim = len(vectors[0]) if vectors else audio_dim(audio_cfg)
     matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)

@@ -89,12 +89,16 @@ def decode_for_embedding(
 
 
 def audio_features_for(
-    path: Path, audio_cfg: Mapping[str, Any], min_duration_s: float | None = None
+    path: Path,
+    audio_cfg: Mapping[str, Any],
+    min_duration_s: float | None = None,
+    notes: dict | None = None,
 ) -> tuple[np.ndarray, bool, float]:
     """The 140-value vector of one trailer, whether its sound is silent, and its duration.
 
     ``min_duration_s`` (extraction.min_duration_s) makes a trailer too short for its
-    frames too short for its sound as well, so both modalities agree on it.
+    frames too short for its sound as well, so both modalities agree on it. ``notes``:
+    see features.sound.decode_audio_native (late audio, stream used, limit reached).
     """
     # imported here: the visual path never loads the sound code (see code_version.py)
     from moviegenre.features.audio import audio_vector, is_silent
@@ -118,6 +122,8 @@ def audio_features_for(
         offset,
         resampler=str(audio_cfg["resampler"]),
         max_overrun_s=MAX_OVERRUN_S,
+        max_seconds=audio_cfg.get("max_seconds"),  # None in bundles made before the limit
+        notes=notes,
     )
     try:
         vector = audio_vector(
@@ -134,6 +140,15 @@ def audio_features_for(
         error.duration_s = info.duration_s  # type: ignore[attr-defined]  # for the status row
         raise error from exc
     return vector, is_silent(signal), info.duration_s
+
+
+def audio_features_noted(
+    path: Path, audio_cfg: Mapping[str, Any], min_duration_s: float | None = None
+) -> tuple[np.ndarray, bool, float, dict]:
+    """:func:`audio_features_for` and its notes, as one picklable result (for an
+    isolation.IsolatedWorker child; features.sound.audio_notes words them)."""
+    notes: dict = {}
+    return (*audio_features_for(path, audio_cfg, min_duration_s, notes), notes)
 
 
 def decode_ahead(
