@@ -1,5 +1,8 @@
 """Join labels with extracted features into arrays the models read without copies.
 
+The builder of the dataset stage; later stages read the result through
+moviegenre.dataset_files (which imports neither labels nor shards).
+
 Visual features go to one float16 `.npy` file [N, F, D] that training memory-maps, so a
 4,021 x 240 x 2048 set (3.9 GB) never has to sit in RAM. Every trailer that is labelled
 but has no features, or has features but no label, is reported by id.
@@ -10,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import pandas as pd
 from moviegenre import paths
 from moviegenre.atomic import remove_stale_temporaries, temporary_path, write_atomic
 from moviegenre.data.labels import read_labels
+from moviegenre.dataset_files import DatasetError
 from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.shards import (
     group_by_shard,
@@ -30,40 +33,6 @@ from moviegenre.features.shards import (
 from moviegenre.genres import GENRES_9, genres_for, select_genres
 
 log = logging.getLogger("moviegenre.dataset")
-
-
-
-class DatasetError(RuntimeError):
-    """Nothing usable is left after joining labels and features."""
-
-
-@dataclass
-class Dataset:
-    """The assembled data set: index rows align with the arrays' first axis."""
-
-    index: pd.DataFrame  # trailer_id, split, n_frames, has_audio, silent, one column per genre
-    visual: np.ndarray  # float16 [N, F, D], usually a read-only memmap
-    audio: np.ndarray  # float32 [N, audio_dim]; rows without audio are zeros (see has_audio)
-    genres: tuple[str, ...]
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.index[list(self.genres)].to_numpy(dtype=np.float32)
-
-    def split_indices(self, split: str) -> np.ndarray:
-        return np.flatnonzero(self.index["split"].to_numpy() == split)
-
-
-def load_dataset(directory: Path = paths.DATASET, mmap: bool = True) -> Dataset:
-    """Open an assembled data set; the visual array is memory-mapped read-only by default."""
-    directory = Path(directory)
-    index = pd.read_parquet(directory / paths.DATASET_INDEX)
-    report = json.loads((directory / paths.DATASET_REPORT).read_text())
-    visual = np.load(directory / paths.DATASET_VISUAL, mmap_mode="r" if mmap else None)
-    audio = np.load(directory / paths.DATASET_AUDIO)
-    if len(index) != len(visual) or len(index) != len(audio):
-        raise DatasetError(f"{directory}: index, visual and audio arrays disagree in length")
-    return Dataset(index, visual, audio, tuple(report["genres"]))
 
 
 def _write_atomic(path: Path, write) -> None:
