@@ -10,6 +10,7 @@ but has no features, or has features but no label, is reported by id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from moviegenre.data.labels import read_labels
 from moviegenre.dataset_files import DatasetError
 from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.shards import (
+    CorruptShardError,
     group_by_shard,
     read_audio_shard,
     read_table_checked,
@@ -45,6 +47,42 @@ def _write_atomic(path: Path, write) -> None:
     write_atomic(path, through_handle)
 
 
+def current_extraction(visual_dir: Path) -> tuple[set[str] | None, set[str]]:
+    """(trailer ids with visual features, with audio features) by the current extraction.
+
+    The extraction report is rewritten by every extraction from the status rows of the
+    shards of the trailers found now, so a trailer is current in a modality when it is
+    ``ok`` there; rows of any other trailer in a shard file are leftovers of an earlier
+    source. Visual features imported from LMTD-9 (None: all current) are the import's,
+    which removes the shards of earlier imports itself.
+    """
+    report_csv = paths.EXTRACTION_REPORT
+    if report_csv.exists():
+        report = pd.read_csv(report_csv, dtype={"trailer_id": str}, keep_default_na=False)
+    else:
+        report = pd.DataFrame(columns=["trailer_id", "visual_status", "audio_status"])
+    visual = set(report.loc[report["visual_status"] == "ok", "trailer_id"])
+    audio = set(report.loc[report["audio_status"] == "ok", "trailer_id"])
+    return (None if visual_dir.name == paths.LMTD_VISUAL_NAME else visual), audio
+
+
+def check_settings(path: Path, meta: dict[str, Any], config: dict[str, Any]) -> None:
+    """DatasetError unless a shard was made with the settings of params.yaml (a shard of
+    other settings is stale: the extraction has not run since they changed)."""
+    if meta.get("kind") == "audio":
+        made, now = meta.get("audio"), dict(config["audio"])
+    elif meta.get("source") == "lmtd9_pickle":
+        return
+    else:
+        made = {"backbone": meta.get("backbone"), "frames": meta.get("frames")}
+        now = {"backbone": config["backbone"]["name"], "frames": dict(config["frames"])}
+    if made != now:
+        raise DatasetError(
+            f"{path} was extracted with {made}, but params.yaml now says {now}: its features "
+            "are stale. Run `snakemake` (or `dvc repro features`) first."
+        )
+
+
 def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict[str, Any]:
     """Assemble labels + features for the configured genre setting; return the report."""
     out_dir = Path(out_dir)
@@ -56,6 +94,10 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
 
     wanted = labels["trailer_id"].tolist()
     shards = group_by_shard(wanted, n_shards)
+    # Only what the current extraction made: a shard left from another data source (the
+    # demo's, before `import-lmtd`) may hold the same ids with another trailer's features.
+    visual_ok, audio_ok = current_extraction(visual_dir)
+    stale: set[str] = set()
 
     # Pass 1: which labelled trailers have visual features, how many frames, which dim.
     frame_counts: dict[str, int] = {}
@@ -66,11 +108,16 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
             continue
         # Only the id column: 10-90x cheaper than the whole shard, which pass 2 reads.
         table, meta = read_table_checked(path, columns=["trailer_id"])
-        dim, visual_meta = int(meta["dim"]), meta
         counts = table.column("trailer_id").value_counts().to_pylist()
         wanted_here = set(shards[shard])
+        current = wanted_here if visual_ok is None else wanted_here & visual_ok
+        stale |= {e["values"] for e in counts if e["values"] in wanted_here - current}
+        if not current & {e["values"] for e in counts}:
+            continue
+        check_settings(path, meta, config)
+        dim, visual_meta = int(meta["dim"]), meta
         for entry in counts:
-            if entry["values"] in wanted_here:
+            if entry["values"] in current:
                 frame_counts[entry["values"]] = int(entry["counts"])
     problems: dict[str, list[str]] = {
         "labelled_without_visual_features": sorted(set(wanted) - set(frame_counts))
@@ -117,16 +164,24 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
                     frames = vis.of(i)[:n_frames]
                     visual[row, : len(frames)] = frames
         audio_path = paths.audio_shard(shard)
-        if audio_path.exists():
-            a_ids, vectors, quiet, _ = read_audio_shard(audio_path)
+        if audio_path.exists() and audio_ok & set(shards[shard]):
+            a_ids, vectors, quiet, a_meta = read_audio_shard(audio_path)
+            check_settings(audio_path, a_meta, config)
             for trailer_id, vector, is_quiet in zip(a_ids, vectors, quiet, strict=True):
                 row = row_of.get(trailer_id)
-                if row is not None:
+                if row is not None and trailer_id not in audio_ok:
+                    stale.add(trailer_id)
+                elif row is not None:
                     audio[row], has_audio[row], silent[row] = vector, True, is_quiet
+        elif audio_path.exists():  # a leftover: only its ids, to report them
+            with contextlib.suppress(CorruptShardError):
+                table, _ = read_table_checked(audio_path, columns=["trailer_id"])
+                stale |= set(table.column("trailer_id").to_pylist()) & set(row_of)
     visual.flush()
     del visual
     os.replace(tmp_visual, visual_path)
     problems["without_audio"] = [t for t, ok in zip(ids, has_audio, strict=True) if not ok]
+    problems["stale_features_ignored"] = sorted(stale)
 
     index = pd.DataFrame(
         {
