@@ -66,7 +66,7 @@ def _run(mode: str, work: Path, args: argparse.Namespace) -> dict:
 def _fabricate(work: Path, trailers: int, seed: int) -> int:
     import numpy as np
 
-    from moviegenre.data.labels import write_lmtd_db
+    from moviegenre.data.label_writer import write_lmtd_db
     from moviegenre.data.lmtd import write_lmtd_style_pickle
 
     rng = np.random.default_rng(seed)

@@ -12,10 +12,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from moviegenre.data.labels import read_labels, write_lmtd_db
-from moviegenre.dataset import build_dataset, load_dataset
+from moviegenre import paths
+from moviegenre.data.label_writer import write_lmtd_db
+from moviegenre.data.labels import read_labels
+from moviegenre.dataset import build_dataset
+from moviegenre.dataset_files import load_dataset
 from moviegenre.features.extract import audio_metadata, visual_metadata
+from moviegenre.features.report import write_report
 from moviegenre.features.shards import audio_table, group_by_shard, visual_table, write_table_atomic
+from moviegenre.features.status import TrailerStatus
 from moviegenre.genres import GENRES_9
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,6 +68,10 @@ def _write_inputs(root: Path) -> dict:
             Path(f"results/features/audio/shard-{shard}.parquet"),
             audio_metadata(config["audio"], 140),
         )
+    ok = [TrailerStatus(t, f"{t}.mp4", stage, "ok") for t in keys for stage in ("visual", "audio")]
+    write_report(
+        ok, {t: f"{t}.mp4" for t in keys}, paths.EXTRACTION_REPORT, paths.EXTRACTION_SUMMARY
+    )
     return config
 
 

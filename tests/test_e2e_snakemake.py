@@ -173,17 +173,32 @@ def test_an_audio_only_parameter_rewrites_audio_shards_and_keeps_visual(
 
 
 @pytest.mark.parametrize(
-    ("module", "expected"),
+    ("module", "old", "new", "expected"),
     [
-        ("sound.py", {"audio_shard"}),
-        ("timestamps.py", {"visual_shard"}),
-        ("decode.py", {"audio_shard", "visual_shard"}),
+        ("extract.py", "import time\n", "import time  # an edited comment\n", set()),
+        ("extract.py", '"%s: %d/%d trailers', '"%s: %d of %d trailers', set()),  # a log line
+        (
+            "audio.py",
+            "delta = librosa.feature.delta(",
+            "delta = 2 * librosa.feature.delta(",
+            {"audio_shard"},
+        ),
+        ("sound.py", "import av\n", "import av\n\n_EDITED = 1\n", {"audio_shard"}),
+        (
+            "timestamps.py",
+            "import numpy as np\n",
+            "import numpy as np\n\n_EDITED = 1\n",
+            {"visual_shard"},
+        ),
+        ("decode.py", "import av\n", "import av\n\n_EDITED = 1\n", {"audio_shard", "visual_shard"}),
     ],
+    ids=["extract-comment", "extract-log", "audio-maths", "sound", "timestamps", "decode"],
 )
 def test_a_feature_code_change_reruns_the_shards_it_touches(
-    extracted: Path, tmp_path: Path, module: str, expected: set[str]
+    extracted: Path, tmp_path: Path, module: str, old: str, new: str, expected: set[str]
 ) -> None:
-    """Editing a feature module changes the rule's `code` parameter of the kinds that run it.
+    """Editing a feature module reruns the shards of the kinds whose values it can change
+    (features/code_version.py): a comment or a log line reruns nothing.
 
     Snakemake runs with the copy's own `src` first on sys.path, so the copy's edit is the
     code it hashes (checked: before the edit there is nothing to do).
@@ -200,7 +215,9 @@ def test_a_feature_code_change_reruns_the_shards_it_touches(
 
     assert "Nothing to be done" in dry_run()
     source = repo / "src/moviegenre/features" / module
-    source.write_text(source.read_text() + "\n# an edit\n")
+    text = source.read_text()
+    assert old in text, f"{module} no longer holds {old!r}: pick another edit"
+    source.write_text(text.replace(old, new, 1))
     jobs = _jobs(dry_run())
     assert {rule for rule in jobs if rule.endswith("_shard")} == expected, jobs
     n_shards = len(list((repo / "results/features/audio").glob("shard-*.parquet")))

@@ -15,7 +15,7 @@ import pytest
 from conftest import write_dataset
 
 from moviegenre.config import load_params
-from moviegenre.dataset import load_dataset
+from moviegenre.dataset_files import load_dataset
 from moviegenre.fusion.fit import make_svms
 from moviegenre.fusion.svm import fusion_features, load_svms
 from moviegenre.genres import GENRES_9

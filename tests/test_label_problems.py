@@ -18,8 +18,10 @@ import pytest
 import yaml
 from conftest import REPO, copy_repo, deep_update, run, set_params
 
-from moviegenre.data.labels import LABEL_TABLE, LabelError, read_labels, write_lmtd_db
-from moviegenre.dataset import DatasetError, build_dataset, load_dataset
+from moviegenre.data.label_writer import write_lmtd_db
+from moviegenre.data.labels import LABEL_TABLE, LabelError, read_labels
+from moviegenre.dataset import DatasetError, build_dataset
+from moviegenre.dataset_files import load_dataset
 from moviegenre.features.extract import audio_metadata, visual_metadata
 from moviegenre.features.report import write_report
 from moviegenre.features.shards import (

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moviegenre.data.label_writer import write_lmtd_db
 from moviegenre.data.labels import (
     GENRE_COLUMNS,
     LABEL_TABLE,
     LabelError,
     read_labels,
     read_titles,
-    write_lmtd_db,
 )
 from moviegenre.genres import GENRES_9
 

@@ -18,7 +18,8 @@ import pytest
 
 from moviegenre import paths
 from moviegenre.config import ConfigError, load_params
-from moviegenre.data.labels import LabelError, write_lmtd_db
+from moviegenre.data.label_writer import write_lmtd_db
+from moviegenre.data.labels import LabelError
 from moviegenre.data.lmtd import (
     ALLOWED_GLOBALS,
     FeaturePickleError,
@@ -30,7 +31,8 @@ from moviegenre.data.lmtd import (
     update_params_file,
     write_lmtd_style_pickle,
 )
-from moviegenre.dataset import build_dataset, load_dataset
+from moviegenre.dataset import build_dataset
+from moviegenre.dataset_files import load_dataset
 from moviegenre.features.shards import read_visual_shard, shard_of
 from moviegenre.genres import GENRES_9
 

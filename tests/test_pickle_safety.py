@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import REPO, run
 
-from moviegenre.data.labels import write_lmtd_db
+from moviegenre.data.label_writer import write_lmtd_db
 from moviegenre.genres import GENRES_9
 
 HEAD = b"\x80\x02}q\x00(U\x06000002q\x01"  # {  "000002": ...

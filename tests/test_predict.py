@@ -476,7 +476,7 @@ def test_predictions_match_the_pipeline(trained_repo: Path) -> None:
 
     # the frames predict embeds are the extraction's (one per-trailer API), and the input it
     # feeds the visual models is the batch row the oof stage scored for that trailer
-    from moviegenre.dataset import load_dataset
+    from moviegenre.dataset_files import load_dataset
     from moviegenre.models.batches import FrameBatches
     from moviegenre.predict import visual_input
 

@@ -1,5 +1,8 @@
 """Join labels with extracted features into arrays the models read without copies.
 
+The builder of the dataset stage; later stages read the result through
+moviegenre.dataset_files (which imports neither labels nor shards).
+
 Visual features go to one float16 `.npy` file [N, F, D] that training memory-maps, so a
 4,021 x 240 x 2048 set (3.9 GB) never has to sit in RAM. Every trailer that is labelled
 but has no features, or has features but no label, is reported by id.
@@ -7,10 +10,10 @@ but has no features, or has features but no label, is reported by id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,10 @@ import pandas as pd
 from moviegenre import paths
 from moviegenre.atomic import remove_stale_temporaries, temporary_path, write_atomic
 from moviegenre.data.labels import read_labels
+from moviegenre.dataset_files import DatasetError
 from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.shards import (
+    CorruptShardError,
     group_by_shard,
     read_audio_shard,
     read_table_checked,
@@ -32,40 +37,6 @@ from moviegenre.genres import GENRES_9, genres_for, select_genres
 log = logging.getLogger("moviegenre.dataset")
 
 
-
-class DatasetError(RuntimeError):
-    """Nothing usable is left after joining labels and features."""
-
-
-@dataclass
-class Dataset:
-    """The assembled data set: index rows align with the arrays' first axis."""
-
-    index: pd.DataFrame  # trailer_id, split, n_frames, has_audio, silent, one column per genre
-    visual: np.ndarray  # float16 [N, F, D], usually a read-only memmap
-    audio: np.ndarray  # float32 [N, audio_dim]; rows without audio are zeros (see has_audio)
-    genres: tuple[str, ...]
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.index[list(self.genres)].to_numpy(dtype=np.float32)
-
-    def split_indices(self, split: str) -> np.ndarray:
-        return np.flatnonzero(self.index["split"].to_numpy() == split)
-
-
-def load_dataset(directory: Path = paths.DATASET, mmap: bool = True) -> Dataset:
-    """Open an assembled data set; the visual array is memory-mapped read-only by default."""
-    directory = Path(directory)
-    index = pd.read_parquet(directory / paths.DATASET_INDEX)
-    report = json.loads((directory / paths.DATASET_REPORT).read_text())
-    visual = np.load(directory / paths.DATASET_VISUAL, mmap_mode="r" if mmap else None)
-    audio = np.load(directory / paths.DATASET_AUDIO)
-    if len(index) != len(visual) or len(index) != len(audio):
-        raise DatasetError(f"{directory}: index, visual and audio arrays disagree in length")
-    return Dataset(index, visual, audio, tuple(report["genres"]))
-
-
 def _write_atomic(path: Path, write) -> None:
     """Write through an open binary handle to a temporary name, then rename."""
 
@@ -74,6 +45,42 @@ def _write_atomic(path: Path, write) -> None:
             write(handle)
 
     write_atomic(path, through_handle)
+
+
+def current_extraction(visual_dir: Path) -> tuple[set[str] | None, set[str]]:
+    """(trailer ids with visual features, with audio features) by the current extraction.
+
+    The extraction report is rewritten by every extraction from the status rows of the
+    shards of the trailers found now, so a trailer is current in a modality when it is
+    ``ok`` there; rows of any other trailer in a shard file are leftovers of an earlier
+    source. Visual features imported from LMTD-9 (None: all current) are the import's,
+    which removes the shards of earlier imports itself.
+    """
+    report_csv = paths.EXTRACTION_REPORT
+    if report_csv.exists():
+        report = pd.read_csv(report_csv, dtype={"trailer_id": str}, keep_default_na=False)
+    else:
+        report = pd.DataFrame(columns=["trailer_id", "visual_status", "audio_status"])
+    visual = set(report.loc[report["visual_status"] == "ok", "trailer_id"])
+    audio = set(report.loc[report["audio_status"] == "ok", "trailer_id"])
+    return (None if visual_dir.name == paths.LMTD_VISUAL_NAME else visual), audio
+
+
+def check_settings(path: Path, meta: dict[str, Any], config: dict[str, Any]) -> None:
+    """DatasetError unless a shard was made with the settings of params.yaml (a shard of
+    other settings is stale: the extraction has not run since they changed)."""
+    if meta.get("kind") == "audio":
+        made, now = meta.get("audio"), dict(config["audio"])
+    elif meta.get("source") == "lmtd9_pickle":
+        return
+    else:
+        made = {"backbone": meta.get("backbone"), "frames": meta.get("frames")}
+        now = {"backbone": config["backbone"]["name"], "frames": dict(config["frames"])}
+    if made != now:
+        raise DatasetError(
+            f"{path} was extracted with {made}, but params.yaml now says {now}: its features "
+            "are stale. Run `snakemake` (or `dvc repro features`) first."
+        )
 
 
 def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict[str, Any]:
@@ -87,6 +94,10 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
 
     wanted = labels["trailer_id"].tolist()
     shards = group_by_shard(wanted, n_shards)
+    # Only what the current extraction made: a shard left from another data source (the
+    # demo's, before `import-lmtd`) may hold the same ids with another trailer's features.
+    visual_ok, audio_ok = current_extraction(visual_dir)
+    stale: set[str] = set()
 
     # Pass 1: which labelled trailers have visual features, how many frames, which dim.
     frame_counts: dict[str, int] = {}
@@ -97,11 +108,16 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
             continue
         # Only the id column: 10-90x cheaper than the whole shard, which pass 2 reads.
         table, meta = read_table_checked(path, columns=["trailer_id"])
-        dim, visual_meta = int(meta["dim"]), meta
         counts = table.column("trailer_id").value_counts().to_pylist()
         wanted_here = set(shards[shard])
+        current = wanted_here if visual_ok is None else wanted_here & visual_ok
+        stale |= {e["values"] for e in counts if e["values"] in wanted_here - current}
+        if not current & {e["values"] for e in counts}:
+            continue
+        check_settings(path, meta, config)
+        dim, visual_meta = int(meta["dim"]), meta
         for entry in counts:
-            if entry["values"] in wanted_here:
+            if entry["values"] in current:
                 frame_counts[entry["values"]] = int(entry["counts"])
     problems: dict[str, list[str]] = {
         "labelled_without_visual_features": sorted(set(wanted) - set(frame_counts))
@@ -148,16 +164,24 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
                     frames = vis.of(i)[:n_frames]
                     visual[row, : len(frames)] = frames
         audio_path = paths.audio_shard(shard)
-        if audio_path.exists():
-            a_ids, vectors, quiet, _ = read_audio_shard(audio_path)
+        if audio_path.exists() and audio_ok & set(shards[shard]):
+            a_ids, vectors, quiet, a_meta = read_audio_shard(audio_path)
+            check_settings(audio_path, a_meta, config)
             for trailer_id, vector, is_quiet in zip(a_ids, vectors, quiet, strict=True):
                 row = row_of.get(trailer_id)
-                if row is not None:
+                if row is not None and trailer_id not in audio_ok:
+                    stale.add(trailer_id)
+                elif row is not None:
                     audio[row], has_audio[row], silent[row] = vector, True, is_quiet
+        elif audio_path.exists():  # a leftover: only its ids, to report them
+            with contextlib.suppress(CorruptShardError):
+                table, _ = read_table_checked(audio_path, columns=["trailer_id"])
+                stale |= set(table.column("trailer_id").to_pylist()) & set(row_of)
     visual.flush()
     del visual
     os.replace(tmp_visual, visual_path)
     problems["without_audio"] = [t for t, ok in zip(ids, has_audio, strict=True) if not ok]
+    problems["stale_features_ignored"] = sorted(stale)
 
     index = pd.DataFrame(
         {

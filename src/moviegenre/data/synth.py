@@ -19,7 +19,8 @@ import numpy as np
 from scipy.signal import lfilter
 
 from moviegenre.atomic import write_atomic
-from moviegenre.data.labels import trailer_key, write_lmtd_db
+from moviegenre.data.label_writer import write_lmtd_db
+from moviegenre.data.labels import trailer_key
 from moviegenre.genres import GENRES_9
 
 # LMTD-9's published figures (its database.db; totals and splits also in docs/method.md).

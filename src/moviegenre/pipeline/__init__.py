@@ -4,7 +4,7 @@ Every module has a `run(config, ...)` body (reads its inputs, calls the package,
 outputs) and a `main()` that dvc.yaml calls; `stage_main` gives them all the same start:
 logging, params.yaml validated, and one line instead of a traceback when an input is
 missing (the stage that makes it is read from dvc.yaml). `scripts/` holds the Snakemake
-rule scripts only.
+rule scripts and dvc_deps.py, which writes each stage's code deps in dvc.yaml.
 """
 
 from __future__ import annotations

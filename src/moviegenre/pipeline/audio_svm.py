@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from moviegenre.dataset import load_dataset
+from moviegenre.dataset_files import load_dataset
 from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.pipeline.fuse import fit_and_write
 from moviegenre.registry import AUDIO_MODEL

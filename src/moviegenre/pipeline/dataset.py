@@ -1,7 +1,7 @@
 """DVC stage dataset: labels joined with features for the configured genre setting.
 
-The join itself (memory-mapped arrays, the problems report) is moviegenre.dataset, which
-every later stage also uses to read the result.
+The join itself (memory-mapped arrays, the problems report) is moviegenre.dataset; every
+later stage reads the result through moviegenre.dataset_files.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import numpy as np
 
 from moviegenre import paths
 from moviegenre.atomic import write_json_atomic, write_text_atomic
-from moviegenre.dataset import load_dataset
+from moviegenre.dataset_files import load_dataset
 from moviegenre.evaluation.metrics import (
     evaluate_scores,
     fault_matrix,

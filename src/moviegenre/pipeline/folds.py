@@ -17,7 +17,7 @@ log = logging.getLogger("moviegenre.stacking")
 
 
 def run(config: dict[str, Any]) -> None:
-    from moviegenre.dataset import load_dataset
+    from moviegenre.dataset_files import load_dataset
 
     data = load_dataset()
     stacking = config["stacking"]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre import paths
-from moviegenre.dataset import Dataset, load_dataset
+from moviegenre.dataset_files import Dataset, load_dataset
 from moviegenre.fusion.fit import fit_and_predict
 from moviegenre.fusion.policy import train_prevalence, with_fallback
 from moviegenre.fusion.svm import save_svms

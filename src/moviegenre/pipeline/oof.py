@@ -22,7 +22,7 @@ log = logging.getLogger("moviegenre.stacking")
 
 
 def run(config: dict[str, Any], name: str) -> None:
-    from moviegenre.dataset import load_dataset
+    from moviegenre.dataset_files import load_dataset
 
     data = load_dataset()
     folds = read_folds(paths.FOLDS_FILE, data.index["trailer_id"])

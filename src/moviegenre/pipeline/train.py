@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre import paths
-from moviegenre.dataset import load_dataset
+from moviegenre.dataset_files import load_dataset
 from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import write_predictions
 from moviegenre.registry import VISUAL_MODELS
