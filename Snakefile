@@ -28,6 +28,7 @@ rule all:
 
 onstart:
     record_owner()
+    record_run_start()
 
 
 onsuccess:

@@ -21,6 +21,11 @@ VISUAL_FEATURES = FEATURES / "visual"
 LOGS = RESULTS / "logs"
 EXTRACTION_REPORT = RESULTS / "extraction_report.csv"
 EXTRACTION_SUMMARY = RESULTS / "extraction_summary.json"
+#: when the last extraction run began, so its summary counts only the shards it reran
+EXTRACTION_RUN_STARTED = LOGS / "extraction_run_started"
+#: the per-trailer feature store (features/store.py): outside every declared Snakemake
+#: output, so a rerun job's deleted outputs never take it; a DVC output with persist: true
+FEATURE_STORE = RESULTS / "store"
 
 # Features imported from LMTD-9's published ResNet-152 pickle (see `moviegenre import-lmtd`).
 LMTD_VISUAL_NAME = "lmtd9_resnet152"

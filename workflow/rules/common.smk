@@ -2,9 +2,11 @@
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 from moviegenre import paths
+from moviegenre.atomic import write_text_atomic
 from moviegenre.config import validate_config
 from moviegenre.data.trailers import screen_trailers
 from moviegenre.features.backbones import backbone_params
@@ -63,8 +65,20 @@ def status_files(wildcards=None):
     return files
 
 
+def record_run_start():
+    """When this run began: its summary counts only the shards written after it."""
+    write_text_atomic(paths.EXTRACTION_RUN_STARTED, str(time.time_ns()))
+
+
 def print_extraction_summary():
     summary_path = Path(EXTRACTION_SUMMARY)
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
-        print(f"moviegenre: {summary['text']}", file=sys.stderr)
+        try:
+            started = int(paths.EXTRACTION_RUN_STARTED.read_text())
+        except (OSError, ValueError):
+            started = 0
+        if summary_path.stat().st_mtime_ns < started:  # the report job did not run
+            print("moviegenre: no trailer decoded or reused: features up to date", file=sys.stderr)
+        else:
+            print(f"moviegenre: {summary['text']}", file=sys.stderr)

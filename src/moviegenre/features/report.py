@@ -10,7 +10,7 @@ import pandas as pd
 
 from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.data.trailers import Rejected
-from moviegenre.features.status import TrailerStatus, summarize
+from moviegenre.features.status import TrailerStatus, read_status_csv, summarize
 
 REPORT_COLUMNS = (
     "trailer_id",
@@ -50,6 +50,24 @@ def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> 
     return frame.sort_values(["trailer_id", "file"]).reset_index(drop=True)
 
 
+def rows_of_this_run(status_files: Sequence[Path], run_started: Path) -> list[TrailerStatus]:
+    """Every shard's status rows; those of shards written before this run began (the
+    marker Snakemake's onstart writes) have origin "kept", so the summary counts only what
+    this run decoded or reused."""
+    try:
+        started_ns = int(Path(run_started).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        started_ns = None  # no marker (run by hand): every shard counts as this run's
+    rows = []
+    for path in status_files:
+        stale = started_ns is not None and Path(path).stat().st_mtime_ns < started_ns
+        for row in read_status_csv(Path(path)):
+            if stale:
+                row.origin = "kept"
+            rows.append(row)
+    return rows
+
+
 def rejected_rows(rejected: Sequence[Rejected], stages: Sequence[str]) -> list[TrailerStatus]:
     """Status rows (failed, with the reason) for folder entries that were never extracted."""
     return [
@@ -72,6 +90,7 @@ def problem_files(rows: Sequence[TrailerStatus]) -> dict[str, dict[str, str]]:
 
 
 def summary_text(summary: dict, n_trailers: int) -> str:
+    """One line per run: outcomes per modality and what this run decoded or reused."""
     parts = [f"{n_trailers} trailers"]
     for stage in ("visual", "audio"):
         if stage not in summary:
@@ -82,6 +101,11 @@ def summary_text(summary: dict, n_trailers: int) -> str:
             if counts[kind]:
                 reasons = ", ".join(f"{k} {v}" for k, v in sorted(counts[kind].items()))
                 text += f", {sum(counts[kind].values())} {kind} ({reasons})"
+        text += (
+            f" [this run: {counts['extracted']} extracted ({counts['failed_now']} failed),"
+            f" {counts['reused']} reused from the feature store"
+        )
+        text += f"; {counts['kept']} in shards not rerun]" if counts["kept"] else "]"
         parts.append(text)
     return "; ".join(parts)
 

@@ -28,6 +28,10 @@ class TrailerStatus:
     duration_s: float = float("nan")
     n_frames: int = 0
     flags: str = ""  # e.g. "silent"
+    # "extracted" (decoded by this job) or "reused" (taken from the feature store); failed
+    # rows are always extracted: failures are not stored, the next run tries again
+    origin: str = "extracted"
+    store_key: str = ""  # the feature-store entry (features/store.py), for `moviegenre cache`
 
     @classmethod
     def from_error(
@@ -63,11 +67,22 @@ def read_status_csv(path: Path) -> list[TrailerStatus]:
         return rows
 
 
+# "kept": the row of a shard that this run did not rerun (the report sets it)
+ORIGINS = ("reused", "extracted", "kept")
+
+
 def summarize(rows: Sequence[TrailerStatus]) -> dict:
-    """Counts per stage: ok, skipped and failed by reason."""
+    """Counts per stage: ok, skipped and failed by reason; reused and extracted (decoded)."""
     summary: dict[str, dict] = {}
     for row in rows:
-        stage = summary.setdefault(row.stage, {"ok": 0, "skipped": {}, "failed": {}})
+        stage = summary.setdefault(
+            row.stage,
+            {"ok": 0, "skipped": {}, "failed": {}, **dict.fromkeys(ORIGINS, 0), "failed_now": 0},
+        )
+        if row.origin in ORIGINS:
+            stage[row.origin] += 1
+        # failed in this run: attempted (so counted in "extracted") and not stored
+        stage["failed_now"] += row.status == "failed" and row.origin == "extracted"
         if row.status == "ok":
             stage["ok"] += 1
         else:
