@@ -38,6 +38,10 @@ EXTRACTION_REPORT = str(paths.EXTRACTION_REPORT)
 EXTRACTION_SUMMARY = str(paths.EXTRACTION_SUMMARY)
 LOGS = paths.LOGS
 
+# The feature store (features/store.py) exists even before a job writes to it: the features
+# stage of dvc.yaml lists it as an output.
+paths.FEATURE_STORE.mkdir(parents=True, exist_ok=True)
+
 if not TRAILERS:
     print(f"moviegenre: no video files in {config['data']['videos_dir']}", file=sys.stderr)
 

@@ -270,3 +270,49 @@ def used_store_keys(features_dir: Path) -> set[str]:
     for status in Path(features_dir).rglob("shard-*.status.csv"):
         keys.update(row.store_key for row in read_status_csv(status) if row.store_key)
     return keys
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n_bytes < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    return f"{n_bytes:.1f} TB"  # pragma: no cover - unreachable
+
+
+def _describe(settings: Mapping[str, Any]) -> str:
+    """A few words naming a namespace's settings (its settings.json has them all)."""
+    values = settings.get("settings", {})
+    if settings.get("kind") == "visual":
+        backbone = values.get("backbone", {})
+        frames = values.get("frames", {})
+        return f"{backbone.get('name')} weights={backbone.get('weights')} frames={frames}"
+    audio = values.get("audio", {})
+    return ", ".join(f"{k}={v}" for k, v in sorted(audio.items()))
+
+
+def cache_report(root: Path, features_dir: Path, prune: bool = False) -> str:
+    """`moviegenre cache`: the store's size per namespace, what the current shards use,
+    and (``prune``) the removal of everything else."""
+    root = Path(root)
+    used = used_store_keys(features_dir)
+    usages, n_index, index_bytes = store_usage(root, used)
+    total = sum(u.bytes for u in usages) + index_bytes
+    lines = [
+        f"feature store {root}/: {_size(total)}, {sum(u.entries for u in usages)} entries,"
+        f" {sum(u.used_entries for u in usages)} used by the shards in {features_dir}/"
+    ]
+    for u in usages:
+        code = u.settings.get("code_version", "?")
+        lines.append(
+            f"  {u.kind:6} {u.namespace}  {u.entries:6} entries {_size(u.bytes):>9}"
+            f"  {u.used_entries:6} in use  code {code}: {_describe(u.settings)}"
+        )
+    lines.append(f"  stat index: {n_index} records, {_size(index_bytes)}")
+    unused = sum(u.entries - u.used_entries for u in usages)
+    if prune:
+        removed, freed = prune_store(root, used)
+        lines.append(f"pruned: {removed} files removed, {_size(freed)} freed")
+    elif unused:
+        lines.append(f"`moviegenre cache --prune` removes the {unused} entries no shard uses")
+    return "\n".join(lines)
