@@ -22,7 +22,9 @@ from media import write_test_video
 
 from moviegenre import paths
 from moviegenre.features.extract import audio_store_settings, extract_audio_shard
+from moviegenre.features.report import rows_of_this_run, write_report
 from moviegenre.features.shards import read_audio_shard, read_visual_shard
+from moviegenre.features.status import TrailerStatus, write_status_csv
 from moviegenre.features.store import FeatureStore, StatIndex, cache_report, file_hash
 
 AUDIO = {
@@ -80,6 +82,31 @@ def test_reused_audio_rows_are_bit_identical_and_the_key_follows_settings(
     assert all(other.get(other.content_hash(p)) is None for p in videos.values())
     report = cache_report(tmp_path / "store", tmp_path / "no-shards", prune=True)
     assert "2 files removed" in report and not list((tmp_path / "store").rglob("*.npz"))
+
+
+def test_summary_counts_only_the_shards_this_run_wrote(tmp_path: Path) -> None:
+    """Shards written before the run began are "kept", not counted as decoded again."""
+
+    def status(name: str, rows: list[tuple[str, str, str]]) -> Path:
+        path = tmp_path / f"{name}.status.csv"
+        write_status_csv(
+            [TrailerStatus(t, f"{t}.mp4", "audio", s, origin=o) for t, s, o in rows], path
+        )
+        return path
+
+    old = status("old", [("a", "ok", "extracted"), ("b", "ok", "extracted")])
+    marker = tmp_path / "started"
+    marker.write_text(str(old.stat().st_mtime_ns + 1))
+    new = status(
+        "new", [("c", "ok", "reused"), ("d", "ok", "extracted"), ("e", "failed", "extracted")]
+    )
+    os.utime(new, ns=(old.stat().st_mtime_ns + 2,) * 2)
+    rows = rows_of_this_run([old, new], marker)
+    summary = write_report(rows, {}, tmp_path / "r.csv", tmp_path / "s.json")
+    audio = summary["stages"]["audio"]
+    assert (audio["extracted"], audio["reused"], audio["kept"], audio["failed_now"]) == (2, 1, 2, 1)
+    assert "[this run: 2 extracted (1 failed), 1 reused" in summary["text"]
+    assert "2 in shards not rerun" in summary["text"]
 
 
 def _large_video(path: Path, seed: int, duration_s: float = 8.0) -> Path:

@@ -9,6 +9,7 @@ would. No partial file may ever be taken for a valid one.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import re
@@ -33,7 +34,7 @@ from moviegenre.features.shards import (
     read_visual_shard,
     write_table_atomic,
 )
-from moviegenre.features.status import read_status_csv
+from moviegenre.features.status import ORIGINS, read_status_csv
 
 SNAKEMAKE = ["snakemake", "--cores", "2", "--resources", "gpu=1"]  # the README's command
 PARAMS = {
@@ -138,10 +139,18 @@ def snapshot(repo: Path) -> dict:
     for path in sorted((repo / AUDIO).glob("shard-*.parquet")):
         ids, vectors, silent, meta = read_audio_shard(path)
         out[f"audio/{path.name}"] = (ids, vectors.copy(), silent.tolist(), meta)
+    # What a run decoded or took from the feature store (origin, the summary's per-run
+    # counts and text) depends on what an interrupted run had stored: not an output's content.
     for path in sorted((repo / "results/features").rglob("*.status.csv")):
-        out[str(path.relative_to(repo))] = read_status_csv(path)
+        rows = read_status_csv(path)
+        out[str(path.relative_to(repo))] = [dataclasses.replace(r, origin="") for r in rows]
     out["report"] = pd.read_csv(repo / "results/extraction_report.csv", dtype=str)
-    out["summary"] = json.loads((repo / "results/extraction_summary.json").read_text())
+    summary = json.loads((repo / "results/extraction_summary.json").read_text())
+    for counts in summary["stages"].values():
+        for key in (*ORIGINS, "failed_now"):
+            counts.pop(key)
+    summary.pop("text")
+    out["summary"] = summary
     return out
 
 

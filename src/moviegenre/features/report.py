@@ -70,11 +70,14 @@ def rows_of_this_run(status_files: Sequence[Path], run_started: Path) -> list[Tr
 
 def rejected_rows(rejected: Sequence[Rejected], stages: Sequence[str]) -> list[TrailerStatus]:
     """Status rows (failed, with the reason) for folder entries that were never extracted."""
-    return [
+    rows = [
         TrailerStatus.from_error(r.trailer_id, Path(r.name), stage, r.reason, r.detail)
         for r in rejected
         for stage in stages
     ]
+    for row in rows:
+        row.origin = ""  # never opened: neither extracted nor reused
+    return rows
 
 
 def problem_files(rows: Sequence[TrailerStatus]) -> dict[str, dict[str, str]]:
