@@ -4,6 +4,7 @@ from pathlib import Path
 
 from moviegenre import paths
 from moviegenre.features.extract import audio_store_settings, extract_audio_shard
+from moviegenre.features.status import write_origins
 from moviegenre.features.store import FeatureStore
 from moviegenre.logs import capture_rule_log
 
@@ -18,7 +19,7 @@ store = FeatureStore(
     audio_store_settings(snakemake.params.audio, snakemake.params.extraction["min_duration_s"]),
     snakemake.params.code,
 )
-extract_audio_shard(
+statuses = extract_audio_shard(
     videos,
     Path(snakemake.output.features),
     Path(snakemake.output.status),
@@ -26,3 +27,5 @@ extract_audio_shard(
     extraction_cfg=snakemake.params.extraction,
     store=store,
 )
+# reused / extracted per row, for the run's summary (not in the status CSV: see status.py)
+write_origins(statuses, Path(snakemake.output.status))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from moviegenre import paths
 from moviegenre.features.extract import extract_visual_shard, visual_store_settings
+from moviegenre.features.status import write_origins
 from moviegenre.features.store import FeatureStore
 from moviegenre.logs import capture_rule_log
 from moviegenre.runtime import configure_tensorflow
@@ -23,7 +24,7 @@ store = FeatureStore(
     ),
     snakemake.params.code,
 )
-extract_visual_shard(
+statuses = extract_visual_shard(
     videos,
     Path(snakemake.output.features),
     Path(snakemake.output.status),
@@ -34,3 +35,5 @@ extract_visual_shard(
     # TensorFlow is imported only if some trailer has to be embedded
     before_backbone=lambda: configure_tensorflow(threads=snakemake.threads),
 )
+# reused / extracted per row, for the run's summary (not in the status CSV: see status.py)
+write_origins(statuses, Path(snakemake.output.status))

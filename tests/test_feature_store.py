@@ -24,7 +24,7 @@ from moviegenre import paths
 from moviegenre.features.extract import audio_store_settings, extract_audio_shard
 from moviegenre.features.report import rows_of_this_run, write_report
 from moviegenre.features.shards import read_audio_shard, read_visual_shard
-from moviegenre.features.status import TrailerStatus, write_status_csv
+from moviegenre.features.status import TrailerStatus, write_origins, write_status_csv
 from moviegenre.features.store import FeatureStore, StatIndex, cache_report, file_hash
 
 AUDIO = {
@@ -89,9 +89,9 @@ def test_summary_counts_only_the_shards_this_run_wrote(tmp_path: Path) -> None:
 
     def status(name: str, rows: list[tuple[str, str, str]]) -> Path:
         path = tmp_path / f"{name}.status.csv"
-        write_status_csv(
-            [TrailerStatus(t, f"{t}.mp4", "audio", s, origin=o) for t, s, o in rows], path
-        )
+        statuses = [TrailerStatus(t, f"{t}.mp4", "audio", s, origin=o) for t, s, o in rows]
+        write_status_csv(statuses, path)
+        write_origins(statuses, path)
         return path
 
     old = status("old", [("a", "ok", "extracted"), ("b", "ok", "extracted")])
@@ -178,11 +178,14 @@ def test_snakemake_reruns_decode_only_new_trailers_and_keep_rows_identical(
     assert _extract(repo) == {"visual": 2, "audio": 2}
     before = _rows(repo)
 
+    statuses = {p: p.read_bytes() for p in (repo / paths.FEATURES).rglob("*.status.csv")}
     now = time.time_ns()
     for video in videos.iterdir():
         os.utime(video, ns=(now, now))
     assert _extract(repo) == {"visual": 0, "audio": 0}  # jobs reran; nothing decoded
     assert _rows(repo) == before
+    # status files byte for byte too: DVC sees results/features unchanged
+    assert {p: p.read_bytes() for p in statuses} == statuses
     log = (repo / paths.shard_log("visual/mobilenetv3small", "0000")).read_text()
     assert "2 reused from the feature store, 0 extracted" in log
 

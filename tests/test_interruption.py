@@ -9,7 +9,6 @@ would. No partial file may ever be taken for a valid one.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import re
@@ -139,13 +138,12 @@ def snapshot(repo: Path) -> dict:
     for path in sorted((repo / AUDIO).glob("shard-*.parquet")):
         ids, vectors, silent, meta = read_audio_shard(path)
         out[f"audio/{path.name}"] = (ids, vectors.copy(), silent.tolist(), meta)
-    # What a run decoded or took from the feature store (origin, the summary's per-run
-    # counts and text) depends on what an interrupted run had stored: not an output's content.
     for path in sorted((repo / "results/features").rglob("*.status.csv")):
-        rows = read_status_csv(path)
-        out[str(path.relative_to(repo))] = [dataclasses.replace(r, origin="") for r in rows]
+        out[str(path.relative_to(repo))] = read_status_csv(path)
     out["report"] = pd.read_csv(repo / "results/extraction_report.csv", dtype=str)
     summary = json.loads((repo / "results/extraction_summary.json").read_text())
+    # what a run decoded or took from the feature store depends on what an interrupted run
+    # had stored: the summary's per-run counts and text are not an output's content
     for counts in summary["stages"].values():
         for key in (*ORIGINS, "failed_now"):
             counts.pop(key)

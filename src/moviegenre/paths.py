@@ -100,6 +100,16 @@ def status_file(features_file: Path) -> Path:
     return features_file.with_name(features_file.stem + ".status.csv")
 
 
+def origins_file(status: Path) -> Path:
+    """How the last job got each row of a shard's status file (extracted or reused from the
+    feature store), kept in the logs so the shard folders stay the same when nothing changed."""
+    status = Path(status)
+    try:
+        return LOGS / status.relative_to(FEATURES).with_suffix("").with_suffix(".origins.json")
+    except ValueError:
+        return status.with_suffix("").with_suffix(".origins.json")
+
+
 def fold_model_path(model: str, fold: int) -> Path:
     """One fold model of a visual model (trained on the other folds)."""
     return FOLD_MODELS / model / f"fold-{fold}.keras"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from moviegenre import paths
 from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.data.trailers import Rejected
 from moviegenre.features.status import TrailerStatus, read_status_csv, summarize
@@ -51,19 +53,28 @@ def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> 
 
 
 def rows_of_this_run(status_files: Sequence[Path], run_started: Path) -> list[TrailerStatus]:
-    """Every shard's status rows; those of shards written before this run began (the
-    marker Snakemake's onstart writes) have origin "kept", so the summary counts only what
-    this run decoded or reused."""
+    """Every shard's status rows with their origin: "extracted" or "reused" as the job that
+    wrote them recorded (paths.origins_file), or "kept" for the shards written before this
+    run began (the marker Snakemake's onstart writes), so the summary counts only what this
+    run decoded or reused."""
     try:
         started_ns = int(Path(run_started).read_text(encoding="utf-8").strip())
     except (OSError, ValueError):
         started_ns = None  # no marker (run by hand): every shard counts as this run's
     rows = []
     for path in status_files:
-        stale = started_ns is not None and Path(path).stat().st_mtime_ns < started_ns
-        for row in read_status_csv(Path(path)):
-            if stale:
-                row.origin = "kept"
+        shard_rows = read_status_csv(Path(path))
+        if started_ns is not None and Path(path).stat().st_mtime_ns < started_ns:
+            origins = ["kept"] * len(shard_rows)
+        else:
+            try:
+                origins = json.loads(paths.origins_file(path).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                origins = []
+            if len(origins) != len(shard_rows):
+                origins = ["extracted"] * len(shard_rows)  # no record: count it as decoded
+        for row, origin in zip(shard_rows, origins, strict=True):
+            row.origin = origin
             rows.append(row)
     return rows
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from moviegenre.atomic import write_atomic
+from moviegenre import paths
+from moviegenre.atomic import write_atomic, write_json_atomic
 
 # Reasons that describe the input, not a fault: the trailer is skipped for that modality.
 SKIP_REASONS = frozenset({"too_short", "no_audio_stream", "no_video_stream"})
@@ -41,7 +42,10 @@ class TrailerStatus:
         return cls(trailer_id, file.name, stage, status, reason, detail)
 
 
-STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus))
+# The CSV's columns: not `origin`, which says how this run got a row, not what the row is,
+# so a rerun that takes everything from the feature store writes byte-identical status
+# files and DVC sees results/features unchanged (origins go to results/logs, paths.py).
+STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus) if f.name != "origin")
 
 
 def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
@@ -49,12 +53,18 @@ def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS)
+            writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS, extrasaction="ignore")
             writer.writeheader()
             for row in rows:
                 writer.writerow(asdict(row))
 
     write_atomic(path, write)
+
+
+def write_origins(statuses: Sequence[TrailerStatus], status_path: Path) -> None:
+    """Record how each row of a shard's status file was obtained ("extracted" or "reused"),
+    beside the shard's log (paths.origins_file): read by the run's summary."""
+    write_json_atomic(paths.origins_file(status_path), [row.origin for row in statuses])
 
 
 def read_status_csv(path: Path) -> list[TrailerStatus]:
