@@ -85,9 +85,14 @@ def features(repo: Path) -> dict[str, dict[str, bytes]]:
 
 def extract(repo: Path) -> tuple[float, dict[str, int]]:
     """One real snakemake run: seconds, and this run's extracted count per modality."""
+    started = time.time_ns()
     seconds, output = timed_tool(repo, "snakemake", *SNAKEMAKE)
-    summary = json.loads((repo / paths.EXTRACTION_SUMMARY).read_text())
+    summary_path = repo / paths.EXTRACTION_SUMMARY
+    summary = json.loads(summary_path.read_text())
     decoded = {stage: counts["extracted"] for stage, counts in summary["stages"].items()}
+    if summary_path.stat().st_mtime_ns < started:  # no job ran (files under 1 MB: checksums)
+        print("    no job ran", flush=True)
+        return seconds, dict.fromkeys(decoded, 0)
     print(f"    {summary['text']}", flush=True)
     return seconds, decoded
 
