@@ -35,6 +35,7 @@ rule all:
 
 onstart:
     record_owner()
+    record_run_start()
 
 
 onsuccess:

@@ -17,6 +17,8 @@ Benchmarks (see benchmarks/README.md for what each ratio means):
   dag      bench_dag.py: `snakemake -n` seconds for 4,021 and 40,000 trailers, 64 shards
   dvc      bench_dvc.py: `dvc status` and a no-op `dvc repro` of the features stage with
            4,021 trailers' shards and reports in place
+  incremental bench_incremental.py: the real `snakemake` on 8 trailers of 105 s (> 1 MB):
+           full run vs touch / move / add one / change one (trailers decoded, time ratios)
 
 Every comparison is timed side by side in one process, interleaved, and reported as a ratio
 of medians: the machine is shared, absolute times are not comparable between runs.
@@ -41,7 +43,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import SUMMARY_HEADER, Result, figure, print_table, ratio  # noqa: E402
 
-BENCHES = ("decode", "frames", "audio", "pipeline", "extract", "storage", "dag", "dvc")
+BENCHES = (
+    "decode",
+    "frames",
+    "audio",
+    "pipeline",
+    "extract",
+    "storage",
+    "dag",
+    "dvc",
+    "incremental",
+)
 
 
 class _Tee(io.TextIOBase):
@@ -117,6 +129,12 @@ def run_dag(quick: bool) -> list[Result]:
     return bench_dag.run(quick)
 
 
+def run_incremental(quick: bool) -> list[Result]:
+    import bench_incremental
+
+    return bench_incremental.run(quick)
+
+
 def run_dvc(quick: bool) -> list[Result]:
     import bench_dvc
 
@@ -132,6 +150,7 @@ RUNNERS = {
     "storage": run_storage,
     "dag": run_dag,
     "dvc": run_dvc,
+    "incremental": run_incremental,
 }
 
 

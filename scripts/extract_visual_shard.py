@@ -2,19 +2,38 @@
 
 from pathlib import Path
 
-from moviegenre.features.extract import extract_visual_shard
+from moviegenre import paths
+from moviegenre.features.extract import extract_visual_shard, visual_store_settings
+from moviegenre.features.status import write_origins
+from moviegenre.features.store import FeatureStore
 from moviegenre.logs import capture_rule_log
 from moviegenre.runtime import configure_tensorflow
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 capture_rule_log(snakemake.log[0])
-configure_tensorflow(threads=snakemake.threads)
 videos = {Path(p).stem: Path(p) for p in snakemake.input.videos}
-extract_visual_shard(
+# Trailers already in the feature store are not decoded; the rule's `code` param is
+# feature_code_version("visual"), part of every entry's key.
+store = FeatureStore(
+    paths.FEATURE_STORE,
+    "visual",
+    visual_store_settings(
+        snakemake.params.frames,
+        snakemake.params.backbone,
+        snakemake.params.extraction["min_duration_s"],
+    ),
+    snakemake.params.code,
+)
+statuses = extract_visual_shard(
     videos,
     Path(snakemake.output.features),
     Path(snakemake.output.status),
     frames_cfg=snakemake.params.frames,
     backbone_cfg=snakemake.params.backbone,
     extraction_cfg=snakemake.params.extraction,
+    store=store,
+    # TensorFlow is imported only if some trailer has to be embedded
+    before_backbone=lambda: configure_tensorflow(threads=snakemake.threads),
 )
+# reused / extracted per row, for the run's summary (not in the status CSV: see status.py)
+write_origins(statuses, Path(snakemake.output.status))

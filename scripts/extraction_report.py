@@ -3,14 +3,16 @@
 import logging
 from pathlib import Path
 
+from moviegenre import paths
 from moviegenre.data.trailers import screen_trailers
-from moviegenre.features.report import write_report
-from moviegenre.features.status import read_status_csv
+from moviegenre.features.report import rows_of_this_run, write_report
 from moviegenre.logs import capture_rule_log
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 capture_rule_log(snakemake.log[0])
-rows = [row for path in snakemake.input.status for row in read_status_csv(Path(path))]
+rows = rows_of_this_run(
+    [Path(path) for path in snakemake.input.status], paths.EXTRACTION_RUN_STARTED
+)
 # The folder entries the workflow could not take (common.smk screens them the same way).
 _, rejected = screen_trailers(snakemake.config["data"]["videos_dir"], snakemake=True)
 summary = write_report(

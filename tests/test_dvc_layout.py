@@ -46,7 +46,12 @@ def test_every_stage_writes_where_paths_py_says(stages: dict[str, set[Path]]) ->
     folds = yaml.safe_load((REPO / "params.yaml").read_text())["stacking"]["fold_ids"]
     expected = {
         "synth": {paths.SYNTHETIC_TRAILERS, paths.SYNTHETIC_LABELS_DB},
-        "features": {paths.FEATURES, paths.EXTRACTION_REPORT, paths.EXTRACTION_SUMMARY},
+        "features": {
+            paths.FEATURES,
+            paths.FEATURE_STORE,
+            paths.EXTRACTION_REPORT,
+            paths.EXTRACTION_SUMMARY,
+        },
         "dataset": {paths.DATASET},
         "folds": {paths.FOLDS_FILE},
         "audio_svm": {paths.svm_path(AUDIO_MODEL), paths.predictions_path(AUDIO_MODEL)},

@@ -33,7 +33,7 @@ from moviegenre.features.shards import (
     read_visual_shard,
     write_table_atomic,
 )
-from moviegenre.features.status import read_status_csv
+from moviegenre.features.status import ORIGINS, read_status_csv
 
 SNAKEMAKE = ["snakemake", "--cores", "2", "--resources", "gpu=1"]  # the README's command
 PARAMS = {
@@ -141,7 +141,14 @@ def snapshot(repo: Path) -> dict:
     for path in sorted((repo / "results/features").rglob("*.status.csv")):
         out[str(path.relative_to(repo))] = read_status_csv(path)
     out["report"] = pd.read_csv(repo / "results/extraction_report.csv", dtype=str)
-    out["summary"] = json.loads((repo / "results/extraction_summary.json").read_text())
+    summary = json.loads((repo / "results/extraction_summary.json").read_text())
+    # what a run decoded or took from the feature store depends on what an interrupted run
+    # had stored: the summary's per-run counts and text are not an output's content
+    for counts in summary["stages"].values():
+        for key in (*ORIGINS, "failed_now"):
+            counts.pop(key)
+    summary.pop("text")
+    out["summary"] = summary
     return out
 
 

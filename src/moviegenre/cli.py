@@ -57,6 +57,13 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from moviegenre.features.store import cache_report
+
+    print(cache_report(Path(args.store), paths.FEATURES, prune=args.prune))
+    return 0
+
+
 def _cmd_import_lmtd(args: argparse.Namespace) -> int:
     """Turn LMTD-9's published files into labels + shards, and point params.yaml at them."""
     from moviegenre.data.labels import LabelError
@@ -222,6 +229,21 @@ def build_parser() -> argparse.ArgumentParser:
         "What `make run` prints at its end; reads results/ only.",
     )
     p.set_defaults(func=_cmd_summary)
+
+    p = _subcommand(
+        sub,
+        "cache",
+        "the per-trailer feature store: its size, and a clean-up",
+        "Entries are in use when a shard's status file in results/features/ names them "
+        "(docs/feature_store.md). Do not prune while an extraction runs.",
+    )
+    p.add_argument("--store", default=str(paths.FEATURE_STORE), help="the store's folder")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove the entries no current shard uses and stale stat-index records",
+    )
+    p.set_defaults(func=_cmd_cache)
 
     _add_predict_parser(sub)
     _add_audio_features_parser(sub)

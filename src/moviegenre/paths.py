@@ -21,6 +21,11 @@ VISUAL_FEATURES = FEATURES / "visual"
 LOGS = RESULTS / "logs"
 EXTRACTION_REPORT = RESULTS / "extraction_report.csv"
 EXTRACTION_SUMMARY = RESULTS / "extraction_summary.json"
+#: when the last extraction run began, so its summary counts only the shards it reran
+EXTRACTION_RUN_STARTED = LOGS / "extraction_run_started"
+#: the per-trailer feature store (features/store.py): outside every declared Snakemake
+#: output, so a rerun job's deleted outputs never take it; a DVC output with persist: true
+FEATURE_STORE = RESULTS / "store"
 
 # Features imported from LMTD-9's published ResNet-152 pickle (see `moviegenre import-lmtd`).
 LMTD_VISUAL_NAME = "lmtd9_resnet152"
@@ -93,6 +98,16 @@ def audio_shard(shard: str) -> Path:
 def status_file(features_file: Path) -> Path:
     """The per-trailer status CSV that sits beside a shard."""
     return features_file.with_name(features_file.stem + ".status.csv")
+
+
+def origins_file(status: Path) -> Path:
+    """How the last job got each row of a shard's status file (extracted or reused from the
+    feature store), kept in the logs so the shard folders stay the same when nothing changed."""
+    status = Path(status)
+    try:
+        return LOGS / status.relative_to(FEATURES).with_suffix("").with_suffix(".origins.json")
+    except ValueError:
+        return status.with_suffix("").with_suffix(".origins.json")
 
 
 def fold_model_path(model: str, fold: int) -> Path:

@@ -2,9 +2,11 @@
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 from moviegenre import paths
+from moviegenre.atomic import write_text_atomic
 from moviegenre.config import exit_on_config_error, validate_config
 from moviegenre.data.trailers import screen_trailers
 from moviegenre.features.backbones import backbone_params
@@ -37,6 +39,10 @@ EXTRACTION_REPORT = str(paths.EXTRACTION_REPORT)
 EXTRACTION_SUMMARY = str(paths.EXTRACTION_SUMMARY)
 LOGS = paths.LOGS
 
+# The feature store (features/store.py) exists even before a job writes to it: the features
+# stage of dvc.yaml lists it as an output.
+paths.FEATURE_STORE.mkdir(parents=True, exist_ok=True)
+
 if not TRAILERS:
     print(f"moviegenre: no video files in {config['data']['videos_dir']}", file=sys.stderr)
 
@@ -64,8 +70,20 @@ def status_files(wildcards=None):
     return files
 
 
+def record_run_start():
+    """When this run began: its summary counts only the shards written after it."""
+    write_text_atomic(paths.EXTRACTION_RUN_STARTED, str(time.time_ns()))
+
+
 def print_extraction_summary():
     summary_path = Path(EXTRACTION_SUMMARY)
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
-        print(f"moviegenre: {summary['text']}", file=sys.stderr)
+        try:
+            started = int(paths.EXTRACTION_RUN_STARTED.read_text())
+        except (OSError, ValueError):
+            started = 0
+        if summary_path.stat().st_mtime_ns < started:  # the report job did not run
+            print("moviegenre: no trailer decoded or reused: features up to date", file=sys.stderr)
+        else:
+            print(f"moviegenre: {summary['text']}", file=sys.stderr)

@@ -43,6 +43,7 @@ NEUTRAL_MODULES = (
     "status.py",
     "report.py",
     "code_version.py",
+    "store.py",  # keeps values by content hash; computes none
     "isolation.py",  # runs a value function in a child process; returns its result as is
 )
 #: bump to re-extract a modality for a reason its modules do not show

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from moviegenre import paths
 from moviegenre.atomic import write_atomic, write_json_atomic
 from moviegenre.data.trailers import Rejected
-from moviegenre.features.status import TrailerStatus, summarize
+from moviegenre.features.status import TrailerStatus, read_status_csv, summarize
 
 REPORT_COLUMNS = (
     "trailer_id",
@@ -50,13 +52,43 @@ def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> 
     return frame.sort_values(["trailer_id", "file"]).reset_index(drop=True)
 
 
+def rows_of_this_run(status_files: Sequence[Path], run_started: Path) -> list[TrailerStatus]:
+    """Every shard's status rows with their origin: "extracted" or "reused" as the job that
+    wrote them recorded (paths.origins_file), or "kept" for the shards written before this
+    run began (the marker Snakemake's onstart writes), so the summary counts only what this
+    run decoded or reused."""
+    try:
+        started_ns = int(Path(run_started).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        started_ns = None  # no marker (run by hand): every shard counts as this run's
+    rows = []
+    for path in status_files:
+        shard_rows = read_status_csv(Path(path))
+        if started_ns is not None and Path(path).stat().st_mtime_ns < started_ns:
+            origins = ["kept"] * len(shard_rows)
+        else:
+            try:
+                origins = json.loads(paths.origins_file(path).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                origins = []
+            if len(origins) != len(shard_rows):
+                origins = ["extracted"] * len(shard_rows)  # no record: count it as decoded
+        for row, origin in zip(shard_rows, origins, strict=True):
+            row.origin = origin
+            rows.append(row)
+    return rows
+
+
 def rejected_rows(rejected: Sequence[Rejected], stages: Sequence[str]) -> list[TrailerStatus]:
     """Status rows (failed, with the reason) for folder entries that were never extracted."""
-    return [
+    rows = [
         TrailerStatus.from_error(r.trailer_id, Path(r.name), stage, r.reason, r.detail)
         for r in rejected
         for stage in stages
     ]
+    for row in rows:
+        row.origin = ""  # never opened: neither extracted nor reused
+    return rows
 
 
 def problem_files(rows: Sequence[TrailerStatus]) -> dict[str, dict[str, str]]:
@@ -72,6 +104,7 @@ def problem_files(rows: Sequence[TrailerStatus]) -> dict[str, dict[str, str]]:
 
 
 def summary_text(summary: dict, n_trailers: int) -> str:
+    """One line per run: outcomes per modality and what this run decoded or reused."""
     parts = [f"{n_trailers} trailers"]
     for stage in ("visual", "audio"):
         if stage not in summary:
@@ -82,6 +115,11 @@ def summary_text(summary: dict, n_trailers: int) -> str:
             if counts[kind]:
                 reasons = ", ".join(f"{k} {v}" for k, v in sorted(counts[kind].items()))
                 text += f", {sum(counts[kind].values())} {kind} ({reasons})"
+        text += (
+            f" [this run: {counts['extracted']} extracted ({counts['failed_now']} failed),"
+            f" {counts['reused']} reused from the feature store"
+        )
+        text += f"; {counts['kept']} in shards not rerun]" if counts["kept"] else "]"
         parts.append(text)
     return "; ".join(parts)
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from moviegenre.atomic import write_atomic
+from moviegenre import paths
+from moviegenre.atomic import write_atomic, write_json_atomic
 
 # Reasons that describe the input, not a fault: the trailer is skipped for that modality.
 SKIP_REASONS = frozenset({"too_short", "no_audio_stream", "no_video_stream"})
@@ -28,6 +29,10 @@ class TrailerStatus:
     duration_s: float = float("nan")
     n_frames: int = 0
     flags: str = ""  # e.g. "silent"
+    # "extracted" (decoded by this job) or "reused" (taken from the feature store); failed
+    # rows are always extracted: failures are not stored, the next run tries again
+    origin: str = "extracted"
+    store_key: str = ""  # the feature-store entry (features/store.py), for `moviegenre cache`
 
     @classmethod
     def from_error(
@@ -37,7 +42,10 @@ class TrailerStatus:
         return cls(trailer_id, file.name, stage, status, reason, detail)
 
 
-STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus))
+# The CSV's columns: not `origin`, which says how this run got a row, not what the row is,
+# so a rerun that takes everything from the feature store writes byte-identical status
+# files and DVC sees results/features unchanged (origins go to results/logs, paths.py).
+STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus) if f.name != "origin")
 
 
 def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
@@ -45,12 +53,18 @@ def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS)
+            writer = csv.DictWriter(handle, fieldnames=STATUS_FIELDS, extrasaction="ignore")
             writer.writeheader()
             for row in rows:
                 writer.writerow(asdict(row))
 
     write_atomic(path, write)
+
+
+def write_origins(statuses: Sequence[TrailerStatus], status_path: Path) -> None:
+    """Record how each row of a shard's status file was obtained ("extracted" or "reused"),
+    beside the shard's log (paths.origins_file): read by the run's summary."""
+    write_json_atomic(paths.origins_file(status_path), [row.origin for row in statuses])
 
 
 def read_status_csv(path: Path) -> list[TrailerStatus]:
@@ -63,11 +77,22 @@ def read_status_csv(path: Path) -> list[TrailerStatus]:
         return rows
 
 
+# "kept": the row of a shard that this run did not rerun (the report sets it)
+ORIGINS = ("reused", "extracted", "kept")
+
+
 def summarize(rows: Sequence[TrailerStatus]) -> dict:
-    """Counts per stage: ok, skipped and failed by reason."""
+    """Counts per stage: ok, skipped and failed by reason; reused and extracted (decoded)."""
     summary: dict[str, dict] = {}
     for row in rows:
-        stage = summary.setdefault(row.stage, {"ok": 0, "skipped": {}, "failed": {}})
+        stage = summary.setdefault(
+            row.stage,
+            {"ok": 0, "skipped": {}, "failed": {}, **dict.fromkeys(ORIGINS, 0), "failed_now": 0},
+        )
+        if row.origin in ORIGINS:
+            stage[row.origin] += 1
+        # failed in this run: attempted (so counted in "extracted") and not stored
+        stage["failed_now"] += row.status == "failed" and row.origin == "extracted"
         if row.status == "ok":
             stage["ok"] += 1
         else:

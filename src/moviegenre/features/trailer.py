@@ -32,6 +32,8 @@ MAX_OVERRUN_S = 2.0
 FRAMES_KEYS = ("start_s", "end_s", "count", "step_ms")
 #: the `audio` settings audio_features_for reads
 AUDIO_KEYS = ("sample_rate", "offset_s", "n_mfcc", "lpc_order", "pooling", "resampler")
+#: every `audio` setting that shapes the values (max_seconds is absent from older bundles)
+AUDIO_VALUE_KEYS = (*AUDIO_KEYS, "max_seconds")
 
 Item = TypeVar("Item")
 Decoded = TypeVar("Decoded")
