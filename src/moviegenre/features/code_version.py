@@ -17,6 +17,7 @@ _MODULES = {
         "decode.py",
         "timestamps.py",
         "backbones.py",
+        "embedding.py",
         "trailer.py",
         "extract.py",
         "shards.py",
