@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ import numpy as np
 
 from moviegenre import __version__
 from moviegenre.features.audio_layout import audio_dim
+from moviegenre.features.cores import available_cores
+from moviegenre.features.embedding import embed_across_trailers
 from moviegenre.features.shards import audio_table, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus, write_status_csv
 from moviegenre.features.trailer import (
@@ -106,15 +108,19 @@ def extract_visual_shard(
     backbone_cfg: Mapping[str, Any],
     extraction_cfg: Mapping[str, Any],
     backbone: Any = None,
+    decode_workers: int | None = None,
 ) -> list[TrailerStatus]:
-    """Embed every trailer of a shard; write the features and one status row per trailer."""
+    """Embed every trailer of a shard; write the features and one status row per trailer.
+
+    ``decode_workers`` trailers decode at once (the job's cores; default: this process's).
+    """
     from moviegenre.features.backbones import build_backbone
 
     if backbone is None:
         backbone = build_backbone(
             backbone_cfg["name"], str(backbone_cfg["weights"]), backbone_cfg.get("layer")
         )
-    threads = max(1, int(extraction_cfg["decode_threads"]))
+    workers = max(1, int(decode_workers or available_cores()))
     min_duration = float(extraction_cfg["min_duration_s"])
     ids, stamps_out, feats_out, statuses = [], [], [], []
     progress = _Progress(f"visual {Path(features_path).stem}", len(videos))
@@ -123,22 +129,32 @@ def extract_visual_shard(
     def decode(trailer_id: str) -> tuple[np.ndarray, np.ndarray, float]:
         return decode_for_embedding(files[trailer_id], frames_cfg, min_duration)
 
-    for trailer_id, future in decode_ahead(files, decode, threads):
-        path = files[trailer_id]
-        try:
-            stamps, frames, duration = future.result()
-            features = backbone.embed(frames, int(backbone_cfg["batch_size"]))
-            del frames
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
-            _failed(statuses, progress, trailer_id, path, "visual", exc)
-            continue
+    def decoded() -> Iterator[tuple[tuple[str, np.ndarray, float], np.ndarray]]:
+        """((trailer id, timestamps, duration), frames) of each trailer that decodes."""
+        for trailer_id, future in decode_ahead(files, decode, workers):
+            try:
+                stamps, frames, duration = future.result()
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
+                _failed(statuses, progress, trailer_id, files[trailer_id], "visual", exc)
+                continue
+            yield (trailer_id, stamps, duration), frames
+
+    # frames of several trailers share each network call (features/embedding.py)
+    batch_size = int(backbone_cfg["batch_size"])
+    for (trailer_id, stamps, duration), features in embed_across_trailers(
+        backbone, decoded(), batch_size
+    ):
         ids.append(trailer_id)
         stamps_out.append(stamps)
         feats_out.append(features)
         statuses.append(
-            TrailerStatus(trailer_id, path.name, "visual", "ok", "", "", duration, len(stamps))
+            TrailerStatus(
+                trailer_id, files[trailer_id].name, "visual", "ok", "", "", duration, len(stamps)
+            )
         )
         progress.step(True, len(stamps))
+    order = {trailer_id: i for i, trailer_id in enumerate(files)}
+    statuses.sort(key=lambda status: order[status.trailer_id])  # input order, as before
     table = visual_table(ids, stamps_out, feats_out, backbone.dim)
     meta = visual_metadata(backbone_cfg, frames_cfg, backbone.dim)
     write_table_atomic(table, Path(features_path), meta)
