@@ -55,7 +55,8 @@ def _visual_targets(repo: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repo copy with 7 tiny trailers in 3 shards (1, 5 and 1 trailers)."""
-    repo = copy_repo(tmp_path_factory.mktemp("cores") / "repo")
+    params = {"extraction": {"audio_share": 0.25}}  # 2 of 8 cores for audio while it runs
+    repo = copy_repo(tmp_path_factory.mktemp("cores") / "repo", params)
     run(["moviegenre", "synth", "--count", "7"], repo)
     return repo
 

@@ -6,9 +6,11 @@ the job is not given is a core that decodes nothing. Snakemake fixes a job's thr
 it builds the DAG, so the split is decided then:
 
 - alone (every audio shard already extracted): all of ``--cores``;
-- beside audio jobs: ``--cores`` less ``extraction.audio_share`` of it (rounded, the rest
-  for audio shards; on 2 cores the share rounds to 0: both cores to the visual job, as
-  before this policy);
+- beside audio jobs: ``--cores`` less ``extraction.audio_share`` of it (rounded), which
+  is left to audio shards. The default, 0, gives the visual jobs every core and runs the
+  audio shards between them: while decoding sets the pace, total CPU work is the same
+  either way and a share would leave cores idle once the audio is done (the split is
+  fixed at DAG time). A share helps where the GPU, not decoding, is the bottleneck;
 - divided among the visual jobs that run at once (``--resources gpu=N``, at most the
   visual shards still to extract): N jobs share the cores, one GPU each;
 - under a cluster executor (Slurm, Kubernetes): ``extraction.cluster_cores``, which the
