@@ -45,7 +45,7 @@ from _common import (  # noqa: E402
 
 FRAMES_CFG = {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"}
 BACKBONE_CFG = {"name": "mobilenetv3small", "weights": "none", "batch_size": 32}
-EXTRACTION_CFG = {"decode_threads": 2, "min_duration_s": 6.0}
+EXTRACTION_CFG = {"min_duration_s": 6.0}
 
 
 def _setup_tensorflow() -> None:
@@ -84,10 +84,10 @@ def footage_trailers(folder: Path, count: int, duration_s: float) -> dict[str, P
 def _extract(videos: dict[str, Path], out: Path, backbone=None, threads: int = 2) -> None:
     from moviegenre.features.extract import extract_visual_shard
 
-    cfg = dict(EXTRACTION_CFG, decode_threads=threads)
     statuses = extract_visual_shard(
-        videos, out, out.with_suffix(".status.csv"), FRAMES_CFG, BACKBONE_CFG, cfg, backbone
-    )
+        videos, out, out.with_suffix(".status.csv"), FRAMES_CFG, BACKBONE_CFG, EXTRACTION_CFG,
+        backbone, decode_workers=threads,
+    )  # fmt: skip
     bad = [s for s in statuses if s.status != "ok"]
     if bad:
         raise RuntimeError(f"extraction failed for {len(bad)} trailers: {bad[0]}")

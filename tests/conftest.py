@@ -57,7 +57,8 @@ def write_dataset(
 # Small enough for 2 CPU cores, big enough for every split to hold a few trailers.
 TINY_PARAMS = {
     "synth": {"count": 48, "duration_s": 8.0, "width": 64, "height": 48, "fps": 6},
-    "extraction": {"shards": 3},
+    # cluster_cores: the local Slurm of tests/test_slurm.py has this machine's 2 CPUs
+    "extraction": {"shards": 3, "cluster_cores": 2},
     "train": {"epochs": 2, "patience": 1, "batch_size": 16},
     "stacking": {"folds": 2, "fold_ids": [0, 1]},
     "fusion": {

@@ -61,3 +61,32 @@ def test_run_all_quick_prints_positive_ratios():
     assert jobs and jobs[0] > 0, result.stdout[-4000:]
     seconds = [v for bench, _, v, unit in figures if bench == "dag" and unit == "s"]
     assert seconds and all(v > 0 for v in seconds)
+
+
+def test_gpu_check_exits_cleanly_without_a_gpu():
+    """benchmarks/gpu_check.py on this CPU machine: smoke sizes, its table, exit status 0."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--quick"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "no GPU visible to TensorFlow" in result.stdout, output[-4000:]
+    rows = {measure: value for _, _, measure, value, _ in _summary_rows_of(result.stdout, "GPU")}
+    network = [v for m, v in rows.items() if m.startswith("CPU resnet50 float32 batch 2")]
+    job = [v for m, v in rows.items() if m.startswith("CPU shard job")]
+    assert network and job and all(v > 0 for v in network + job), result.stdout[-4000:]
+    assert rows.get("shard job / network alone (same settings)", 0) > 0
+    assert "cuInit" not in output  # quiet on a CPU machine (runtime.configure_tensorflow)
+
+
+def _summary_rows_of(output: str, title: str) -> list[tuple[str, str, str, float, str]]:
+    """The rows of a table printed under ``=== <title>``."""
+    return _summary_rows(output.replace(f"=== {title}", "=== BENCHMARK SUMMARY"))

@@ -88,7 +88,10 @@ def test_seed_just_below_2_to_the_32_is_accepted(params: dict) -> None:
     validate_config(good)
 
 
-DUPLICATED = "extraction:\n  shards: 2\n  decode_threads: 2\n  min_duration_s: 6.0\n  shards: 4\n"
+DUPLICATED = (
+    "extraction:\n  shards: 2\n  audio_share: 0.25\n  cluster_cores: 8\n"
+    "  min_duration_s: 6.0\n  shards: 4\n"
+)
 
 
 def _with_duplicate_key(path: Path) -> Path:

@@ -36,6 +36,7 @@ from moviegenre.data.trailers import (
     check_video_path,
     screen_trailers,
 )
+from moviegenre.features.cores import available_cores
 from moviegenre.fusion.policy import FALLBACK, TRAIN_PREVALENCE, VISUAL_SCORES, with_fallback
 
 log = logging.getLogger("moviegenre.predict")
@@ -153,7 +154,7 @@ class Predictor:
         bundle: Bundle,
         model: str | None = None,
         backbone_weights: str | Path | None = None,
-        decode_threads: int = 2,
+        threads: int | None = None,
     ) -> None:
         self.bundle = bundle
         self.model = model or bundle.default_model
@@ -168,7 +169,8 @@ class Predictor:
         self.min_duration_s = float(manifest["extraction"]["min_duration_s"])
         self.max_frames = int(manifest["max_frames"])
         self.n_frames = int(manifest["n_frames"])
-        self.decode_threads = max(1, int(decode_threads))
+        # the cores to use: trailers decoded at once and TensorFlow's CPU threads
+        self.threads = max(1, int(threads or available_cores()))
         self._keras: dict[str, Any] = {}
         self._svms: dict[str, Any] = {}
         from moviegenre.features.isolation import IsolatedWorker
@@ -181,7 +183,7 @@ class Predictor:
 
         from moviegenre.runtime import configure_tensorflow
 
-        configure_tensorflow()
+        configure_tensorflow(threads=self.threads)
         if self.needs_visual:
             self.backbone = self._build_backbone()
         self._load(self.model)
@@ -404,7 +406,7 @@ class Predictor:
         results: list[TrailerResult] = []
         total = len(files)
         last = time.monotonic()
-        ahead = decode_ahead(files, self.features, self.decode_threads, "predict-decode")
+        ahead = decode_ahead(files, self.features, self.threads, "predict-decode")
         for path, future in ahead:
             try:
                 result = self.result(self.embed(future.result()), str(path), 0.0)
@@ -619,6 +621,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the backbone weights file, if it moved since the bundle was made (same content)",
     )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="cores to use: trailers decoded at once and TensorFlow's threads "
+        "(default: every core this process may run on)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 EPILOG = (
@@ -644,7 +661,9 @@ def run(args: argparse.Namespace) -> int:
         bundle = load_bundle(args.bundle, verify_hashes=False)
         context = describe(bundle, args.model)  # an unknown model fails before TensorFlow
         files, missing = collect_inputs(args.paths)
-        predictor = Predictor(bundle, args.model, args.backbone_weights) if files else None
+        predictor = (
+            Predictor(bundle, args.model, args.backbone_weights, args.threads) if files else None
+        )
     except BundleError as exc:
         print(f"moviegenre predict: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -18,7 +18,7 @@ rule audio_shard:
         runtime=60,
     params:
         audio=config["audio"],
-        extraction=config["extraction"],
+        extraction={"min_duration_s": config["extraction"]["min_duration_s"]},
         code=feature_code_version("audio"),
     script:
         "../../scripts/extract_audio_shard.py"

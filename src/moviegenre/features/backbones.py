@@ -58,15 +58,26 @@ class Backbone:
         out = np.empty((len(frames), self.dim), dtype=np.float16)
         for start in range(0, len(frames), batch_size):
             chunk = frames[start : start + batch_size]
-            n = len(chunk)
-            if n < batch_size:  # pad: one traced shape, no second trace for a short batch
-                chunk = np.concatenate(
-                    [chunk, np.zeros((batch_size - n, *chunk.shape[1:]), chunk.dtype)]
-                )
-            batch = self.preprocess(chunk.astype(np.float32))
-            # predict_on_batch runs a compiled function: ~3x the eager call's throughput.
-            out[start : start + n] = np.asarray(self.model.predict_on_batch(batch))[:n]
+            out[start : start + len(chunk)] = self.embed_batch(chunk, batch_size)
         return out
+
+    def embed_batch(self, chunk: np.ndarray, batch_size: int) -> np.ndarray:
+        """Features of at most ``batch_size`` frames in one network call, as float16.
+
+        A short chunk is padded with black frames to ``batch_size``: every call has one
+        shape, so the network is traced once and a frame's features never depend on how
+        many frames shared its call (features/embedding.py relies on that).
+        """
+        n = len(chunk)
+        if n > batch_size:
+            raise ValueError(f"{n} frames do not fit in one batch of {batch_size}")
+        if n < batch_size:
+            chunk = np.concatenate(
+                [chunk, np.zeros((batch_size - n, *chunk.shape[1:]), chunk.dtype)]
+            )
+        batch = self.preprocess(chunk.astype(np.float32))
+        # predict_on_batch runs a compiled function: ~3x the eager call's throughput.
+        return np.asarray(self.model.predict_on_batch(batch))[:n].astype(np.float16)
 
 
 def resolve_weights(weights: str) -> str | None:

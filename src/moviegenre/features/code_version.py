@@ -26,7 +26,7 @@ from importlib import resources
 
 #: the modules whose code computes each modality's values (features/)
 VALUE_MODULES: dict[str, tuple[str, ...]] = {
-    "visual": ("decode.py", "timestamps.py", "trailer.py", "backbones.py"),
+    "visual": ("decode.py", "timestamps.py", "trailer.py", "backbones.py", "embedding.py"),
     "audio": (
         "decode.py",
         "trailer.py",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ import numpy as np
 
 from moviegenre import __version__
 from moviegenre.features.audio_layout import audio_dim
+from moviegenre.features.cores import available_cores
+from moviegenre.features.embedding import embed_across_trailers
 from moviegenre.features.shards import audio_table, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus, write_status_csv
 from moviegenre.features.store import FeatureStore
@@ -210,13 +212,15 @@ def extract_visual_shard(
     backbone: Any = None,
     store: FeatureStore | None = None,
     before_backbone: Callable[[], None] | None = None,
+    decode_workers: int | None = None,
 ) -> list[TrailerStatus]:
     """Embed every trailer of a shard; write the features and one status row per trailer.
 
+    ``decode_workers`` trailers decode at once (the job's cores; default: this process's).
     Trailers found in ``store`` are taken from it unchanged; the backbone is built (after
     ``before_backbone``, e.g. TensorFlow's thread settings) only if some trailer is not.
     """
-    threads = max(1, int(extraction_cfg["decode_threads"]))
+    workers = max(1, int(decode_workers or available_cores()))
     min_duration = float(extraction_cfg["min_duration_s"])
     all_files = {trailer_id: Path(path) for trailer_id, path in videos.items()}
     reuse = _Reuse(store, all_files)
@@ -235,21 +239,29 @@ def extract_visual_shard(
     def decode(trailer_id: str) -> tuple[np.ndarray, np.ndarray, float]:
         return decode_for_embedding(files[trailer_id], frames_cfg, min_duration)
 
-    for trailer_id, future in decode_ahead(files, decode, threads):
-        path = files[trailer_id]
-        try:
-            stamps, frames, duration = future.result()
-            features = backbone.embed(frames, int(backbone_cfg["batch_size"]))
-            del frames
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
-            _failed(statuses, progress, trailer_id, path, "visual", exc)
-            reuse.keep(statuses[-1])
-            continue
+    def decoded() -> Iterator[tuple[tuple[str, np.ndarray, float], np.ndarray]]:
+        """((trailer id, timestamps, duration), frames) of each trailer that decodes."""
+        for trailer_id, future in decode_ahead(files, decode, workers):
+            try:
+                stamps, frames, duration = future.result()
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
+                _failed(statuses, progress, trailer_id, files[trailer_id], "visual", exc)
+                reuse.keep(statuses[-1])
+                continue
+            yield (trailer_id, stamps, duration), frames
+
+    # frames of several trailers share each network call (features/embedding.py)
+    batch_size = int(backbone_cfg["batch_size"])
+    for (trailer_id, stamps, duration), features in embed_across_trailers(
+        backbone, decoded(), batch_size
+    ):
         ids.append(trailer_id)
         stamps_out.append(stamps)
         feats_out.append(features)
         statuses.append(
-            TrailerStatus(trailer_id, path.name, "visual", "ok", "", "", duration, len(stamps))
+            TrailerStatus(
+                trailer_id, files[trailer_id].name, "visual", "ok", "", "", duration, len(stamps)
+            )
         )
         reuse.keep(statuses[-1], timestamps=stamps, features=features)
         progress.step(True, len(stamps))

@@ -24,6 +24,9 @@ log = logging.getLogger("moviegenre.train")
 
 
 def run(config: dict[str, Any], name: str, fold: int) -> None:
+    from moviegenre.runtime import configure_tensorflow
+
+    configure_tensorflow()  # before keras is imported: TensorFlow's start-up notices filtered
     from moviegenre.models.train import (
         load_model,
         predict_probabilities,
@@ -31,9 +34,7 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
         set_determinism,
         train_model,
     )
-    from moviegenre.runtime import configure_tensorflow
 
-    configure_tensorflow()
     params = resolve_params(name, config["train"])
     set_determinism(int(params["seed"]))
     data = load_dataset()
