@@ -19,17 +19,13 @@ slot = acquire_gpu_slot()
 log.info("%s", slot.describe())
 # The job's cores (workflow/rules/visual.smk) are its decode workers and TensorFlow's threads.
 cores = int(snakemake.threads)
+log.info("decode workers: %d, TensorFlow threads: %d", cores, cores)
 
 
 def start_tensorflow() -> None:
     """TensorFlow's threads and devices, set when some trailer has to be embedded."""
     gpus = configure_tensorflow(threads=cores)
-    log.info(
-        "decode workers: %d, TensorFlow threads: %d, device: %s",
-        cores,
-        cores,
-        ", ".join(gpus) if gpus else "CPU (no GPU visible to TensorFlow)",
-    )
+    log.info("device: %s", ", ".join(gpus) if gpus else "CPU (no GPU visible to TensorFlow)")
 
 
 videos = {Path(p).stem: Path(p) for p in snakemake.input.videos}
