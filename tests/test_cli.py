@@ -71,6 +71,14 @@ def test_params_is_accepted_before_and_after_the_subcommand(tmp_path: Path) -> N
     assert both.returncode == 2 and str(bad) in both.stderr
 
 
+def test_predict_offers_no_params_option_it_would_ignore() -> None:
+    """predict uses the bundle's recorded settings, never params.yaml: no --params there."""
+    commands = _subparsers()
+    predict_options = {o for a in commands["predict"]._actions for o in a.option_strings}
+    assert "--params" not in predict_options
+    assert "--params" in {o for a in commands["audio-features"]._actions for o in a.option_strings}
+
+
 @pytest.fixture(scope="module")
 def fresh_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repo copy in which no stage has run: every stage input is missing."""

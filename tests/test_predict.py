@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -222,6 +223,7 @@ CONFIG = {
     "dataset": {"genres": 9, "max_frames": 240},
     "extraction": {"min_duration_s": 6.0, "shards": 2, "decode_threads": 1},
     "stacking": {"folds": 2},
+    "fusion": {"protocol": "oof"},
 }
 
 
@@ -286,6 +288,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     assert bundle.default_model == "fusion_lstm_merge"
     assert bundle.manifest["audio_prevalence"] == {"Action": 0.25, "Comedy": 0.75}
     assert bundle.manifest["params"]["extraction"] == {"min_duration_s": 6.0}
+    assert bundle.manifest["fusion_protocol"] == "oof"  # what predict names the figure by
     assert set(bundle.manifest["feature_code"]) == {"visual", "audio"}
     source = Path("models/svm/fusion_gru.skops").read_bytes()
     assert bundle.model_file("fusion_gru").read_bytes() == source
@@ -536,6 +539,9 @@ def test_cli_mixed_folder(trained_repo: Path, tmp_path: Path) -> None:
         assert by_name[name]["status"] == "error"
         assert by_name[name]["reason"] == reason
         assert f"{name}: {reason}" in result.stderr  # reported on stderr as it happens
+    # the closing count is of the files predicted, not of the files tried
+    predicted = sum(t["status"] == "ok" for t in payload["trailers"])
+    assert re.search(rf"predicted {predicted} of \d+ files in .*; \d+ failed", result.stderr)
     mute = by_name["mute.mp4"]
     assert mute["status"] == "ok" and mute["audio_missing"] is True
     assert mute["fallback"] == "visual_scores"

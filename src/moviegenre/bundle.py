@@ -44,7 +44,10 @@ BUNDLE_DIR = paths.BUNDLE
 MANIFEST = "manifest.json"
 FORMAT = "moviegenre-bundle"
 FORMAT_VERSION = 1
-DEFAULT_RULE = "best fusion model by out-of-fold auprc_macro (then auprc_micro)"
+DEFAULT_RULE = (
+    "best fusion model whose SVMs learnt from audio, by out-of-fold auprc_macro (then "
+    "auprc_micro); the best visual model when no SVM could be fitted"
+)
 
 THRESHOLDS = paths.THRESHOLDS
 METRICS = paths.METRICS_DETAIL
@@ -182,22 +185,34 @@ def _train_prevalence(genres: list[str]) -> dict[str, float]:
     return {g: float(v) for g, v in zip(genres, rates, strict=True)}
 
 
-def _default_model(chosen_on: Mapping[str, Mapping[str, Any]]) -> str:
+def _default_model(
+    chosen_on: Mapping[str, Mapping[str, Any]], fallbacks: frozenset[str] = frozenset()
+) -> str:
     """The fusion with the best AU-PRC macro on `chosen_on` (the metrics detail's out-of-fold
-    section: every non-test trailer; micro breaks ties, then order). Never test."""
+    section: every non-test trailer; micro breaks ties, then order). Never test.
+
+    `fallbacks` (SVM models that learnt no audio, e.g. LMTD-9's features without trailers)
+    are never the default: such a fusion is a copy of its visual model and the audio model
+    the class frequencies, so the best visual model is chosen instead.
+    """
 
     def score(model: str) -> tuple[float, float]:
         metrics = chosen_on.get(model) or {}
         values = (metrics.get("auprc_macro"), metrics.get("auprc_micro"))
         return tuple(-np.inf if v is None else float(v) for v in values)  # type: ignore[return-value]
 
+    usable = [m for m in EVALUATED_MODELS if m in chosen_on and m not in fallbacks]
     fusions = [fused_name(m) for m in VISUAL_MODELS]
-    candidates = [m for m in fusions if m in chosen_on] or [
-        m for m in EVALUATED_MODELS if m in chosen_on
-    ]
+    candidates = [m for m in usable if m in fusions] or [m for m in usable if m in VISUAL_MODELS]
     if not candidates:
         raise BundleError(f"{METRICS}: no out-of-fold or validation metrics for any model")
     return max(candidates, key=lambda m: (*score(m), -candidates.index(m)))
+
+
+def fallback_models(models: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
+    """Manifest models whose SVMs learnt no audio: every score they give is the no-audio
+    fallback (a fusion's visual model's scores, the audio model's training prevalence)."""
+    return frozenset(m for m, e in models.items() if e.get("trained_with_audio") is False)
 
 
 ModelFiles = dict[str, tuple[list[tuple[Path, str]], dict[str, Any]]]
@@ -331,8 +346,11 @@ def make_manifest(config: Mapping[str, Any], copy_to: Path | None = None) -> dic
             "oof": {m: {k: (oof.get(m) or {}).get(k) for k in keys} for m in models},
             "test": {m: {k: (test.get(m) or {}).get(k) for k in keys} for m in models},
         },
-        "default_model": _default_model(oof or valid),
+        "default_model": _default_model(oof or valid, fallback_models(models)),
         "default_model_rule": DEFAULT_RULE,
+        # which rows the fusion SVMs learnt from: under `seed` their train+valid scores
+        # (the default model's figure) are in-sample, not out-of-fold (predict says so)
+        "fusion_protocol": str(config["fusion"]["protocol"]),
         "audio_prevalence": _train_prevalence(genres),
         "dataset": {
             "n_trailers": report.get("n_trailers"),

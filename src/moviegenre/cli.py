@@ -40,10 +40,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_summary(args: argparse.Namespace) -> int:
     """What `make run` prints at the end: where things are, and the test metrics table."""
 
-    if paths.EXTRACTION_SUMMARY.exists():
-        summary = json.loads(paths.EXTRACTION_SUMMARY.read_text())
-        print(f"extraction: {summary['text']}")
+    imported = paths.visual_features_dir(load_params(args.params)).name == paths.LMTD_VISUAL_NAME
+    extraction = (
+        json.loads(paths.EXTRACTION_SUMMARY.read_text())
+        if paths.EXTRACTION_SUMMARY.exists()
+        else None
+    )
+    if imported:
+        from moviegenre.data.lmtd import IMPORT_REPORT
+
+        print(
+            "visual features: imported from LMTD-9's ResNet-152 pickle by "
+            f"`moviegenre import-lmtd` (report: {IMPORT_REPORT}), not extracted"
+        )
+    if extraction is not None and (extraction["n_trailers"] or not imported):
+        what = "audio of the trailer files" if imported else "extraction"
+        print(f"{what}: {extraction['text']}")
         print(f"  per-trailer report: {paths.EXTRACTION_REPORT}")
+    elif imported:
+        print(
+            "trailer files: none, so no audio: the audio and fusion models are fallbacks "
+            "(no SVM fitted; marked in the table below)"
+        )
     print(f"features: {paths.FEATURES}/ (Parquet shards: audio/, visual/<backbone>/)")
     print(f"models: {paths.MODELS}/   metrics: {paths.MODEL_METRICS}/   plots: {paths.PLOTS}/")
     if paths.METRICS_TABLE.exists():
@@ -123,6 +141,7 @@ def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
         "Features are computed as the pipeline computes them, with the parameters recorded "
         "in the bundle (not params.yaml).",
         epilog=EPILOG,
+        params_option=False,  # the bundle's settings, never params.yaml
     )
     add_arguments(p)
     p.set_defaults(func=_cmd_predict)
@@ -166,9 +185,15 @@ _PARAMS_HELP = "parameters file (default: params.yaml); accepted before or after
 
 
 def _subcommand(
-    sub: argparse._SubParsersAction, name: str, summary: str, details: str = "", **kwargs
+    sub: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    details: str = "",
+    params_option: bool = True,
+    **kwargs,
 ) -> argparse.ArgumentParser:
-    """A subparser with a description (summary + details), defaults in --help and --params."""
+    """A subparser with a description (summary + details), defaults in --help and, for a
+    command that reads params.yaml (`params_option`), --params."""
     p = sub.add_parser(
         name,
         help=summary,
@@ -176,7 +201,8 @@ def _subcommand(
         formatter_class=_HelpFormatter,
         **kwargs,
     )
-    p.add_argument("--params", default=argparse.SUPPRESS, help=_PARAMS_HELP)
+    if params_option:
+        p.add_argument("--params", default=argparse.SUPPRESS, help=_PARAMS_HELP)
     return p
 
 

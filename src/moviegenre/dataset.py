@@ -207,7 +207,11 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     if report_csv.exists():
         extracted = set(pd.read_csv(report_csv, dtype={"trailer_id": str})["trailer_id"])
         unlabelled = sorted(extracted - set(wanted))
-        no_file = [t for t in problems["labelled_without_visual_features"] if t not in extracted]
+        # (no trailer file at all, e.g. LMTD-9's features imported alone: nothing to report)
+        if extracted:
+            no_file = [
+                t for t in problems["labelled_without_visual_features"] if t not in extracted
+            ]
     problems["files_without_labels"] = unlabelled
     problems["labelled_without_trailer_file"] = no_file
 

@@ -459,6 +459,36 @@ def svm_scores(
 # ---- output --------------------------------------------------------------------------------
 
 
+def score_basis(kind: str, fusion_protocol: str | None) -> str:
+    """What the bundle's train+valid ("oof") figure of a `kind` model is, honestly named.
+
+    Visual models are cross-fitted under every protocol, and the audio SVMs' scores are
+    their own inner cross-validation's; a fusion's are out-of-fold only under
+    `fusion.protocol: oof`: under `seed` its SVMs read in-sample visual scores.
+    """
+    if kind != "fusion" or fusion_protocol == "oof":
+        return "out-of-fold"
+    if fusion_protocol == "seed":
+        return "in-sample (fusion.protocol seed)"
+    return "train+valid"  # a bundle that does not record its protocol
+
+
+def fallback_note(bundle: Bundle, model: str) -> str:
+    """'' for a model with fitted SVMs (or a visual model); else what its scores really are."""
+    entry = bundle.model_entry(model)
+    if entry.get("trained_with_audio") is not False:
+        return ""
+    if entry["kind"] == "audio":
+        return (
+            f"{model} is a fallback: no SVM was fitted (no training trailer had audio); its "
+            "scores are each genre's training prevalence, the same for every trailer"
+        )
+    return (
+        f"{model} is a fallback: no SVM was fitted (no training trailer had audio); its "
+        f"scores are {entry.get('visual_model')}'s"
+    )
+
+
 def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
     """What every output format states about the run: model, thresholds, backbone."""
     model = model or bundle.default_model
@@ -473,6 +503,9 @@ def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
         "visual_model": model if entry["kind"] == "visual" else entry.get("visual_model"),
         "valid_auprc_macro": valid.get("auprc_macro"),
         "oof_auprc_macro": oof.get("auprc_macro"),
+        "oof_basis": score_basis(entry["kind"], manifest.get("fusion_protocol")),
+        "fusion_protocol": manifest.get("fusion_protocol"),
+        "fallback": fallback_note(bundle, model) or None,
         "threshold_split": manifest["thresholds"].get("split"),
         "genres": bundle.genres,
         "thresholds": {
@@ -504,7 +537,7 @@ def render_table(results: Sequence[TrailerResult], context: dict[str, Any]) -> s
     genres = context["genres"]
     counts = summary(results)
     rule = "default" if context["model"] == context["default_model"] else "chosen"
-    score, where = context.get("oof_auprc_macro"), "out-of-fold"
+    score, where = context.get("oof_auprc_macro"), context.get("oof_basis", "out-of-fold")
     if score is None:
         score, where = context["valid_auprc_macro"], "validation"
     score_text = f", {where} AU-PRC macro {score:.3f}" if score is not None else ""
@@ -515,6 +548,8 @@ def render_table(results: Sequence[TrailerResult], context: dict[str, Any]) -> s
         f"{counts['files']} files: {counts['predicted']} predicted, {counts['failed']} failed"
         + (f", {counts['audio_missing']} without audio" if counts["audio_missing"] else ""),
     ]
+    if context.get("fallback"):
+        lines.insert(1, f"note: {context['fallback']}")
     width = max(len("genre"), *(len(g) for g in genres))
     for r in results:
         if not r.ok:
@@ -611,7 +646,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         help="cnn1d, lstm_merge, gru, gru_merge, audio or fusion_<visual> "
-        "(default: the bundle's best fusion by out-of-fold AU-PRC macro)",
+        "(default: the bundle's, the fusion with the best AU-PRC macro on the train+valid "
+        "trailers among those whose SVMs learnt from audio)",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--output", default=None, help="write the output here, not to stdout")
@@ -667,6 +703,8 @@ def run(args: argparse.Namespace) -> int:
     except BundleError as exc:
         print(f"moviegenre predict: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if context.get("fallback"):
+        log.warning("%s", context["fallback"])
     for r in missing:
         log.warning("%s: %s: %s", r.path, r.reason, r.detail)
     results: list[TrailerResult] = []
@@ -695,11 +733,14 @@ def run(args: argparse.Namespace) -> int:
 
         results = predictor.predict(files, progress)
         elapsed = time.monotonic() - predict_started
+        done = sum(r.ok for r in results)
         log.info(
-            "predicted %d files in %.1f s (%.2f s per file)",
+            "predicted %d of %d files in %.1f s (%.2f s per file)%s",
+            done,
             len(files),
             elapsed,
             elapsed / len(files),
+            f"; {len(files) - done} failed" if done < len(files) else "",
         )
     results += missing
     text = RENDERERS[args.format](results, context)

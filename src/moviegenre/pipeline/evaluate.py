@@ -34,7 +34,7 @@ from moviegenre.evaluation.metrics import (
 from moviegenre.evaluation.thresholds import apply_thresholds, youden_thresholds
 from moviegenre.pipeline import stage_main, stage_parser
 from moviegenre.predictions import read_predictions
-from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS, fused_name
+from moviegenre.registry import AUDIO_MODEL, EVALUATED_MODELS, VISUAL_MODELS, fused_name
 from moviegenre.stacking import NON_TEST
 
 log = logging.getLogger("moviegenre.evaluate")
@@ -42,6 +42,11 @@ log = logging.getLogger("moviegenre.evaluate")
 # A model's row in `dvc metrics show`: these test scores, and `oof_auprc_macro`, the
 # out-of-fold AU-PRC the default model is chosen on.
 ROW_KEYS = ("auprc_macro", "auprc_micro", "f1_macro", "hamming_loss")
+#: under the table: which way is better (README, "What the numbers mean")
+TABLE_NOTE = (
+    "higher is better except hamming_loss; prevalence: the AU-PRC of a model that knows "
+    "nothing (each genre's share of the test trailers)"
+)
 
 
 def headline_name(model: str) -> str:
@@ -58,11 +63,39 @@ def model_row(test: dict[str, Any], oof: dict[str, Any]) -> dict[str, Any]:
     return {**{k: test[k] for k in ROW_KEYS}, "oof_auprc_macro": oof["auprc_macro"]}
 
 
+def fallback_text(model: str) -> str:
+    """What an SVM model that learnt no audio gives instead (moviegenre.fusion.policy)."""
+    if model == AUDIO_MODEL:
+        return "training prevalence per genre"
+    for visual in VISUAL_MODELS:
+        if model == fused_name(visual):
+            return f"copy of {visual}"
+    raise ValueError(f"{model} has no audio fallback")
+
+
+def fallback_models(rows_by_model: dict[str, Any]) -> dict[str, str]:
+    """model -> what it is, for the audio/fusion models whose every trailer got the no-audio
+    fallback (no SVM fitted: e.g. LMTD-9's features without trailers). Their figures are not
+    results: the table marks them, the DVC metrics leave them out."""
+    return {
+        model: f"fallback: {fallback_text(model)}, no SVM fitted (no trailer had audio)"
+        for model, rows in rows_by_model.items()
+        if model not in VISUAL_MODELS and len(rows) and rows["audio_missing"].to_numpy().all()
+    }
+
+
 def write_metrics(detail: dict[str, Any]) -> None:
-    """The DVC metrics (a file per model, the headline), then the detail they come from."""
-    for model, test in detail["test"].items():
+    """The DVC metrics (a file per model, the headline), then the detail they come from.
+
+    Fallback models (detail's `fallbacks`) get neither a file nor a headline column.
+    """
+    fallbacks = detail.get("fallbacks") or {}
+    kept = {m: v for m, v in detail["test"].items() if m not in fallbacks}
+    for model in fallbacks:
+        paths.model_metrics_path(model).unlink(missing_ok=True)  # a stale run's, by hand
+    for model, test in kept.items():
         write_json_atomic(paths.model_metrics_path(model), model_row(test, detail["oof"][model]))
-    headline = {headline_name(m): v["auprc_macro"] for m, v in detail["test"].items()}
+    headline = {headline_name(m): v["auprc_macro"] for m, v in kept.items()}
     write_json_atomic(paths.HEADLINE_METRICS, headline)
     write_json_atomic(paths.METRICS_DETAIL, detail)
 
@@ -93,10 +126,12 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     oof_metrics: dict[str, dict] = {}
     thresholds: dict[str, dict[str, float]] = {}
     test_scores: dict[str, np.ndarray] = {}
+    rows_by_model: dict[str, Any] = {}
     for model in EVALUATED_MODELS:
         rows, scores = read_predictions(paths.predictions_path(model), genres)
         if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
             raise RuntimeError(f"{paths.predictions_path(model)} is not aligned with the data set")
+        rows_by_model[model] = rows
         cut = youden_thresholds(labels[pick], scores[pick])
         thresholds[model] = {g: round(float(t), 6) for g, t in zip(genres, cut, strict=True)}
         test_metrics[model] = evaluate_scores(labels[test], scores[test], cut, genres)
@@ -114,6 +149,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         )
 
     baseline = prevalence_baseline(labels[test])
+    fallbacks = fallback_models(rows_by_model)
+    for model, what in fallbacks.items():
+        log.warning("%s is a %s: left out of the DVC metrics, marked in the table", model, what)
     metrics = {
         "test": test_metrics,
         "valid": {
@@ -124,6 +162,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         },
         "prevalence_baseline": {k: baseline[k] for k in ("auprc_micro", "auprc_macro")},
         "n_test": int(len(test)),
+        "fallbacks": fallbacks,
     }
     write_metrics(metrics)
     write_json_atomic(
@@ -142,7 +181,15 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             histories[model] = json.loads(history_file.read_text())
     plots.plot_loss_curves(histories, paths.LOSS_CURVES_PNG)
 
-    table = metrics_table({**test_metrics, "prevalence": baseline})
+    table = metrics_table(
+        {
+            **{f"{m} *" if m in fallbacks else m: v for m, v in test_metrics.items()},
+            "prevalence": baseline,
+        }
+    )
+    table += "\n" + TABLE_NOTE
+    if fallbacks:
+        table += "\n" + "\n".join(f"* {m}: {what}" for m, what in fallbacks.items())
     write_text_atomic(paths.METRICS_TABLE, table + "\n")
     log.info("test metrics (%d trailers):\n%s", len(test), table)
     return metrics
