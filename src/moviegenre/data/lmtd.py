@@ -509,20 +509,11 @@ def update_params_file(params_path: Path, data_section: dict) -> None:
     """
     import yaml as pyyaml
     from ruamel.yaml import YAML
-    from ruamel.yaml.representer import RoundTripRepresenter
 
     from moviegenre.config import ConfigError, validate_config
 
-    class _Representer(RoundTripRepresenter):
-        pass
-
-    # `null`, not an empty value, so the file reads the same as before (class-local change).
-    _Representer.add_representer(
-        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
     params_path = Path(params_path)
-    rt = YAML()
-    rt.Representer = _Representer
+    rt = YAML()  # None is written empty (`key:`), as `dvc exp run -S` writes params.yaml
     rt.preserve_quotes = True
     rt.width = 4096
     doc = rt.load(params_path.read_text(encoding="utf-8"))
