@@ -193,9 +193,10 @@ def test_no_trailer_file_is_missing_when_none_were_given(
 ) -> None:
     """LMTD-9's pickle imported alone: labels without features are reported, but no
     'labelled without trailer file' (no trailer files were given at all)."""
-    from moviegenre.data.labels import write_lmtd_db
+    from moviegenre.data.label_writer import write_lmtd_db
     from moviegenre.data.lmtd import import_lmtd, lmtd_params, write_lmtd_style_pickle
     from moviegenre.dataset import build_dataset
+    from moviegenre.features.report import REPORT_COLUMNS
 
     monkeypatch.chdir(tmp_path)
     ids = list(LABELS)
@@ -206,7 +207,7 @@ def test_no_trailer_file_is_missing_when_none_were_given(
     config = load_params(REPO / "params.yaml")
     config["data"].update(lmtd_params(Path("database.db"), Path("features.pickle"), None))
     config["extraction"]["shards"] = N_SHARDS
-    paths.EXTRACTION_REPORT.write_text("trailer_id,file,stage,status,reason\n")  # no trailers
+    paths.EXTRACTION_REPORT.write_text(",".join(REPORT_COLUMNS) + "\n")  # no trailers
     with caplog.at_level(logging.WARNING):
         report = build_dataset(config, Path("dataset"))
     assert report["problems"]["labelled_without_visual_features"]  # still reported

@@ -35,11 +35,11 @@ def alias_bomb() -> tuple[str, int]:
     """params.yaml with 8 levels x 10 aliases inside train.cnn1d.filters (a checked list);
     returns the text and the line of the first anchor."""
     text = committed_params()
-    plain = "    filters: [384, 128]"
+    plain = "    filters:\n    - 384\n    - 128\n"  # the block list DVC writes
     assert plain in text
     items = ["&b0 [x, x, x, x, x, x, x, x, x, x]"]
     items += [f"&b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 9)]
-    bomb = text.replace(plain, "    filters: [384, 128, " + ", ".join(items) + "]", 1)
+    bomb = text.replace(plain, plain + "".join(f"    - {item}\n" for item in items), 1)
     line = bomb[: bomb.index("&b0")].count("\n") + 1
     return bomb, line
 

@@ -130,7 +130,7 @@ def test_too_few_trailers_with_sound_flags_every_trailer(tmp_path: Path, monkeyp
     """The stages' mixed case: 3 train trailers and every test trailer have sound (fewer than
     4 to fit from): nothing is fitted, each trailer gets the fallback and the flag."""
     from moviegenre import paths
-    from moviegenre.dataset import load_dataset
+    from moviegenre.dataset_files import load_dataset
     from moviegenre.fusion.svm import load_svms
     from moviegenre.pipeline.fuse import fit_and_write
     from moviegenre.predictions import read_predictions
