@@ -19,9 +19,10 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,15 @@ from typing import Any
 import numpy as np
 
 from moviegenre.atomic import write_text_atomic
-from moviegenre.bundle import BUNDLE_DIR, Bundle, BundleError, load_bundle, sha256_of, weights_kind
+from moviegenre.bundle import (
+    BUNDLE_DIR,
+    MANIFEST,
+    Bundle,
+    BundleError,
+    load_bundle,
+    sha256_of,
+    weights_kind,
+)
 from moviegenre.data.trailers import (
     VIDEO_EXTENSIONS,
     Rejected,
@@ -41,12 +50,15 @@ from moviegenre.fusion.policy import FALLBACK, TRAIN_PREVALENCE, VISUAL_SCORES, 
 
 log = logging.getLogger("moviegenre.predict")
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "jsonl", "csv")
 #: exit codes: every file predicted from all its inputs / some file not predicted /
 #: every file predicted, but some without sound (fallback scores) / bad usage or bundle
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUDIO_MISSING = 0, 1, 2, 3
 CSV_FIXED = ("path", "trailer_id", "model", "status", "reason", "detail", "audio_missing")
-CSV_FIXED += ("audio_reason", "fallback", "predicted")
+CSV_FIXED += ("audio_reason", "fallback", "predicted", "bundle_id")
+#: --format json with --output: the document is rewritten (atomically) after this many new
+#: trailers or seconds, and at the end
+JSON_EVERY, JSON_EVERY_S = 10, 30.0
 
 
 @dataclass
@@ -399,12 +411,20 @@ class Predictor:
         files: Sequence[Path],
         on_result: Callable[[int, int, TrailerResult], None] | None = None,
     ) -> list[TrailerResult]:
-        """Results in the order of ``files``; decoding runs ahead in threads (bounded), as
-        in the extraction's shard jobs (features.trailer.decode_ahead)."""
+        """Results in the order of ``files`` (see predict_each)."""
+        results: list[TrailerResult] = []
+        for result in self.predict_each(files):
+            results.append(result)
+            if on_result is not None:
+                on_result(len(results), len(files), result)
+        return results
+
+    def predict_each(self, files: Sequence[Path]) -> Iterator[TrailerResult]:
+        """Each file's result as soon as it is scored, in the order of ``files``; decoding
+        runs ahead in threads (bounded), as in the extraction's shard jobs
+        (features.trailer.decode_ahead). Nothing is kept once yielded."""
         from moviegenre.features.trailer import decode_ahead, failure
 
-        results: list[TrailerResult] = []
-        total = len(files)
         last = time.monotonic()
         ahead = decode_ahead(files, self.features, self.threads, "predict-decode")
         for path, future in ahead:
@@ -415,10 +435,7 @@ class Predictor:
             # wall time since the previous result: the batch's throughput per trailer
             now = time.monotonic()
             result.seconds, last = now - last, now
-            results.append(result)
-            if on_result is not None:
-                on_result(len(results), total, result)
-        return results
+            yield result
 
 
 def visual_input(visual: np.ndarray, max_frames: int, n_frames: int) -> np.ndarray:
@@ -489,6 +506,12 @@ def fallback_note(bundle: Bundle, model: str) -> str:
     )
 
 
+def bundle_id(bundle: Bundle) -> str:
+    """The first 16 hex digits of the manifest's sha256: which bundle (and build of it)
+    made an output file's rows."""
+    return sha256_of(bundle.directory / MANIFEST)[:16]
+
+
 def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
     """What every output format states about the run: model, thresholds, backbone."""
     model = model or bundle.default_model
@@ -498,6 +521,7 @@ def describe(bundle: Bundle, model: str | None = None) -> dict[str, Any]:
     entry = bundle.model_entry(model)
     return {
         "bundle": str(bundle.directory),
+        "bundle_id": bundle_id(bundle),
         "model": model,
         "default_model": bundle.default_model,
         "visual_model": model if entry["kind"] == "visual" else entry.get("visual_model"),
@@ -532,10 +556,28 @@ def summary(results: Sequence[TrailerResult]) -> dict[str, int]:
     }
 
 
-def render_table(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
-    """Per trailer: the genres above threshold, then every genre's probability."""
+def table_block(r: TrailerResult, context: dict[str, Any]) -> list[str]:
+    """One trailer's lines of the table: its path, genres and every probability; a failed
+    file's reason (render_table lists those at the end, a streamed table in place)."""
+    if not r.ok:
+        return [r.path, f"  not predicted: {r.reason}: {r.detail}"]
     genres = context["genres"]
-    counts = summary(results)
+    width = max(len("genre"), *(len(g) for g in genres))
+    lines = [r.path]
+    if r.audio_missing:
+        lines.append(f"  audio missing ({r.audio_reason}): {_fallback_text(r, context)}")
+    lines.append(f"  genres: {', '.join(r.predicted) if r.predicted else '(none above threshold)'}")
+    lines.append(f"  {'genre':<{width}}  probability  threshold")
+    for g, p in zip(genres, r.probabilities, strict=True):
+        t = context["thresholds"][g]
+        bar = "#" * int(round(float(p) * 20))
+        mark = "*" if p >= t else " "
+        lines.append(f"  {g:<{width}}  {p:11.3f}  {t:9.3f} {mark} {bar}")
+    return lines
+
+
+def table_header(context: dict[str, Any]) -> list[str]:
+    """The model line (and the fallback note) every table starts with."""
     rule = "default" if context["model"] == context["default_model"] else "chosen"
     score, where = context.get("oof_auprc_macro"), context.get("oof_basis", "out-of-fold")
     if score is None:
@@ -544,29 +586,28 @@ def render_table(results: Sequence[TrailerResult], context: dict[str, Any]) -> s
     lines = [
         f"model {context['model']} ({rule}{score_text}); thresholds from the "
         f"{context['threshold_split']} split; backbone {context['backbone']['name']} "
-        f"(weights {context['backbone']['weights']})",
-        f"{counts['files']} files: {counts['predicted']} predicted, {counts['failed']} failed"
-        + (f", {counts['audio_missing']} without audio" if counts["audio_missing"] else ""),
+        f"(weights {context['backbone']['weights']})"
     ]
     if context.get("fallback"):
-        lines.insert(1, f"note: {context['fallback']}")
-    width = max(len("genre"), *(len(g) for g in genres))
+        lines.append(f"note: {context['fallback']}")
+    return lines
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    return (
+        f"{counts['files']} files: {counts['predicted']} predicted, {counts['failed']} failed"
+        + (f", {counts['audio_missing']} without audio" if counts["audio_missing"] else "")
+    )
+
+
+def render_table(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
+    """Per trailer: the genres above threshold, then every genre's probability."""
+    lines = table_header(context)
+    lines.insert(1, counts_line(summary(results)))
     for r in results:
-        if not r.ok:
-            continue
-        lines.append("")
-        lines.append(r.path)
-        if r.audio_missing:
-            lines.append(f"  audio missing ({r.audio_reason}): {_fallback_text(r, context)}")
-        lines.append(
-            f"  genres: {', '.join(r.predicted) if r.predicted else '(none above threshold)'}"
-        )
-        lines.append(f"  {'genre':<{width}}  probability  threshold")
-        for g, p in zip(genres, r.probabilities, strict=True):
-            t = context["thresholds"][g]
-            bar = "#" * int(round(float(p) * 20))
-            mark = "*" if p >= t else " "
-            lines.append(f"  {g:<{width}}  {p:11.3f}  {t:9.3f} {mark} {bar}")
+        if r.ok:
+            lines.append("")
+            lines.extend(table_block(r, context))
     failed = [r for r in results if not r.ok]
     if failed:
         lines.append("")
@@ -608,21 +649,52 @@ def render_json(results: Sequence[TrailerResult], context: dict[str, Any]) -> st
     return json.dumps(payload, indent=2) + "\n"
 
 
-def render_csv(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
-    """One row per file; genre columns hold probabilities (empty for failed files)."""
+def csv_row(r: TrailerResult, context: dict[str, Any]) -> list[str]:
+    """A file's CSV row (no field holds a line break: one row is one line)."""
+    row = [r.path, r.trailer_id, context["model"], "ok" if r.ok else "error"]
+    row += [r.reason, r.detail, str(r.audio_missing).lower(), r.audio_reason, r.fallback]
+    row += [";".join(r.predicted), context.get("bundle_id", "")]
+    row = [" ".join(field.splitlines()) for field in row]
+    row += [repr(float(p)) for p in r.probabilities] if r.ok else [""] * len(context["genres"])
+    return row
+
+
+def csv_line(fields: Sequence[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*CSV_FIXED, *context["genres"]])
-    for r in results:
-        row = [r.path, r.trailer_id, context["model"], "ok" if r.ok else "error"]
-        row += [r.reason, r.detail, str(r.audio_missing).lower(), r.audio_reason, r.fallback]
-        row.append(";".join(r.predicted))
-        row += [repr(float(p)) for p in r.probabilities] if r.ok else [""] * len(context["genres"])
-        writer.writerow(row)
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
     return buffer.getvalue()
 
 
-RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv}
+def render_csv(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
+    """One row per file; genre columns hold probabilities (empty for failed files)."""
+    lines = [csv_line([*CSV_FIXED, *context["genres"]])]
+    lines += [csv_line(csv_row(r, context)) for r in results]
+    return "".join(lines)
+
+
+def jsonl_record(r: TrailerResult, context: dict[str, Any]) -> dict[str, Any]:
+    """The JSON document's entry for a file, with the model and bundle that made it."""
+    record = _as_record(r, context)
+    return {
+        "path": record.pop("path"),
+        "trailer_id": record.pop("trailer_id"),
+        "model": context["model"],
+        "bundle_id": context.get("bundle_id"),
+        **record,
+    }
+
+
+def render_jsonl(results: Sequence[TrailerResult], context: dict[str, Any]) -> str:
+    """JSON Lines: one object per file (the JSON document's entries, with model and bundle)."""
+    return "".join(json.dumps(jsonl_record(r, context)) + "\n" for r in results)
+
+
+RENDERERS = {
+    "table": render_table,
+    "json": render_json,
+    "jsonl": render_jsonl,
+    "csv": render_csv,
+}
 
 
 def exit_code(results: Sequence[TrailerResult]) -> int:
@@ -631,6 +703,209 @@ def exit_code(results: Sequence[TrailerResult]) -> int:
     if any(r.audio_missing for r in results):
         return EXIT_AUDIO_MISSING
     return EXIT_OK
+
+
+# ---- --output: written as each trailer finishes, resumed by the next run ------------------
+
+
+class OutputMismatch(RuntimeError):
+    """--output holds rows another bundle or model made (or is not a predict output)."""
+
+
+def _key(path: str) -> str:
+    """What matches a file recorded in --output with an input: its absolute path."""
+    return os.path.normpath(os.path.abspath(path))
+
+
+class OutputFile:
+    """`predict --output FILE`: each trailer's result is written when it is scored, so a
+    killed run keeps the trailers already done, and the same command run again skips them.
+
+    csv and jsonl get one line per trailer (one write call, flushed and fsynced: a kill
+    leaves at most a partial last line, which the next run drops); table gets its blocks as
+    they finish and the counts at the end; json, a single document, is rewritten atomically
+    every JSON_EVERY trailers or JSON_EVERY_S seconds and at the end. Rows record the model
+    and the bundle (bundle_id); rows of another bundle or model are refused (OutputMismatch)
+    unless ``redo``, which starts the file afresh.
+    """
+
+    def __init__(self, path: Path, fmt: str, context: dict[str, Any], redo: bool = False):
+        self.path, self.format, self.context, self.redo = path, fmt, context, redo
+        self.done: dict[str, tuple[bool, bool]] = {}  # key -> (ok, audio_missing)
+        self._keep = 0  # bytes of the existing file to keep (a torn last line is dropped)
+        self._records: list[dict[str, Any]] = []  # json only: the document's entries
+        self._fd: int | None = None
+        self._unsaved, self._saved_at = 0, time.monotonic()
+
+    # -- what is there already --
+
+    def read(self) -> None:
+        """Read what a previous run left (nothing with ``redo``); OutputMismatch if its rows
+        are not this bundle's and model's."""
+        if self.redo or not self.path.is_file() or self.path.stat().st_size == 0:
+            return
+        data = self.path.read_bytes()
+        try:
+            if self.format == "json":
+                self._read_json(data.decode("utf-8"))
+                return
+            self._keep = data.rfind(b"\n") + 1  # a partial last line is dropped
+            text = data[: self._keep].decode("utf-8")
+            {"csv": self._read_csv, "jsonl": self._read_jsonl, "table": self._read_table}[
+                self.format
+            ](text)
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise self._mismatch(f"it is not a {self.format} output of predict ({exc})") from exc
+
+    def _mismatch(self, what: str) -> OutputMismatch:
+        return OutputMismatch(
+            f"--output {self.path} was not made with this bundle and model "
+            f"(model {self.context['model']}, bundle {self.context['bundle']} "
+            f"{self.context['bundle_id']}): {what}; use --redo to start it afresh, "
+            "or another --output"
+        )
+
+    def _check(self, model: Any, bundle: Any) -> None:
+        if model != self.context["model"] or bundle != self.context["bundle_id"]:
+            raise self._mismatch(f"it holds rows of model {model}, bundle {bundle}")
+
+    def _record(self, path: str, ok: bool, audio_missing: bool) -> None:
+        self.done[_key(path)] = (ok, audio_missing)
+
+    def _read_csv(self, text: str) -> None:
+        lines = text.splitlines()
+        if not lines:
+            return
+        header = next(csv.reader([lines[0]]))
+        if header != [*CSV_FIXED, *self.context["genres"]]:
+            raise self._mismatch("its columns are not this bundle's")
+        for row in csv.reader(lines[1:]):
+            if len(row) != len(header):
+                raise ValueError(f"a row has {len(row)} fields, not {len(header)}")
+            rec = dict(zip(header, row, strict=True))
+            self._check(rec["model"], rec["bundle_id"])
+            self._record(rec["path"], rec["status"] == "ok", rec["audio_missing"] == "true")
+
+    def _read_jsonl(self, text: str) -> None:
+        for line in text.splitlines():
+            rec = json.loads(line)
+            self._check(rec["model"], rec["bundle_id"])
+            self._record(rec["path"], rec["status"] == "ok", bool(rec.get("audio_missing")))
+
+    def _read_json(self, text: str) -> None:
+        payload = json.loads(text)
+        self._check(payload["model"], payload.get("bundle_id"))
+        self._records = list(payload["trailers"])
+        for rec in self._records:
+            self._record(rec["path"], rec["status"] == "ok", bool(rec.get("audio_missing")))
+
+    def _read_table(self, text: str) -> None:
+        lines = text.split("\n")[:-1]
+        header = [*table_header(self.context), self._bundle_line()]
+        if lines[: len(header)] != header:
+            raise self._mismatch("its first lines name another model or bundle")
+        offset = sum(len(line.encode()) + 1 for line in lines[: len(header)])
+        self._keep = offset  # up to the end of the last whole block: counts lines go
+        for i in range(len(header), len(lines)):
+            offset += len(lines[i].encode()) + 1
+            line = lines[i]
+            if not line.startswith("  "):
+                continue
+            self._keep = offset
+            if lines[i - 1] and not lines[i - 1].startswith(" ") and not lines[i - 2]:
+                failed = line.startswith("  not predicted: ")
+                self._record(lines[i - 1], not failed, line.startswith("  audio missing"))
+
+    def _bundle_line(self) -> str:
+        return f"bundle {self.context['bundle']} ({self.context['bundle_id']})"
+
+    def skips(self, path: str | Path) -> tuple[bool, bool] | None:
+        """(ok, audio_missing) of a file this output already holds, else None."""
+        return self.done.get(_key(str(path)))
+
+    # -- writing --
+
+    def open(self) -> None:
+        """Start writing: the file afresh (or cut to its whole lines), and its header."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.format == "json":
+            self._save()
+            return
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.ftruncate(self._fd, self._keep)
+        if self._keep == 0:
+            if self.format == "csv":
+                self._write(csv_line([*CSV_FIXED, *self.context["genres"]]))
+            elif self.format == "table":
+                self._write("\n".join([*table_header(self.context), self._bundle_line()]) + "\n")
+
+    def _write(self, text: str) -> None:
+        """One write call, then to disk: a kill leaves whole lines and at most one torn."""
+        assert self._fd is not None
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(self._fd, data) :]
+        os.fsync(self._fd)
+
+    def add(self, r: TrailerResult) -> None:
+        if self.format == "csv":
+            self._write(csv_line(csv_row(r, self.context)))
+        elif self.format == "jsonl":
+            self._write(json.dumps(jsonl_record(r, self.context)) + "\n")
+        elif self.format == "table":
+            self._write("\n" + "\n".join(table_block(r, self.context)) + "\n")
+        else:
+            self._records.append(_as_record(r, self.context))
+            self._unsaved += 1
+            late = time.monotonic() - self._saved_at >= JSON_EVERY_S
+            if self._unsaved >= JSON_EVERY or late:
+                self._save()
+
+    def _save(self, counts: dict[str, int] | None = None) -> None:
+        if counts is None:
+            counts = {"files": len(self._records), "predicted": 0, "failed": 0}
+            counts["predicted"] = sum(r["status"] == "ok" for r in self._records)
+            counts["failed"] = counts["files"] - counts["predicted"]
+            counts["audio_missing"] = sum(bool(r.get("audio_missing")) for r in self._records)
+        payload = {**self.context, "summary": counts, "trailers": self._records}
+        write_text_atomic(self.path, json.dumps(payload, indent=2) + "\n")
+        self._unsaved, self._saved_at = 0, time.monotonic()
+
+    def close(self, counts: dict[str, int]) -> None:
+        """The end of the run: the counts (table), the whole document (json)."""
+        if self.format == "json":
+            self._save()
+        elif self.format == "table":
+            self._write("\n" + counts_line(counts) + "\n")
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class Counts:
+    """The run's counts, all that is kept of each result when writing to --output."""
+
+    def __init__(self) -> None:
+        self.files = self.predicted = self.failed = self.audio_missing = self.skipped = 0
+
+    def add(self, ok: bool, audio_missing: bool) -> None:
+        self.files += 1
+        self.predicted += ok
+        self.failed += not ok
+        self.audio_missing += ok and audio_missing
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "files": self.files,
+            "predicted": self.predicted,
+            "failed": self.failed,
+            "audio_missing": self.audio_missing,
+        }
+
+    def exit_code(self) -> int:
+        if not self.files or self.failed:
+            return EXIT_FAILED
+        return EXIT_AUDIO_MISSING if self.audio_missing else EXIT_OK
 
 
 # ---- command line --------------------------------------------------------------------------
@@ -650,7 +925,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "trailers among those whose SVMs learnt from audio)",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
-    parser.add_argument("--output", default=None, help="write the output here, not to stdout")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="write the output here, not to stdout: each trailer as it finishes; run again, "
+        "the files already there are skipped",
+    )
+    parser.add_argument(
+        "--redo",
+        action="store_true",
+        help="with --output: start the file afresh and predict every file again",
+    )
     parser.add_argument(
         "--backbone-weights",
         default=None,
@@ -692,22 +977,42 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE  # before the bundle, the backbone and the whole batch
+    counts = Counts()
+    sink = None
     try:
         # hashes are checked as each model file is read (Predictor._load), not twice
         bundle = load_bundle(args.bundle, verify_hashes=False)
         context = describe(bundle, args.model)  # an unknown model fails before TensorFlow
         files, missing = collect_inputs(args.paths)
+        if output is not None:
+            sink = OutputFile(output, args.format, context, redo=getattr(args, "redo", False))
+            sink.read()  # before TensorFlow: another bundle's or model's rows are refused
+            files, missing = _skip_done(sink, files, missing, counts)
         predictor = (
             Predictor(bundle, args.model, args.backbone_weights, args.threads) if files else None
         )
-    except BundleError as exc:
+    except (BundleError, OutputMismatch) as exc:
         print(f"moviegenre predict: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if context.get("fallback"):
         log.warning("%s", context["fallback"])
     for r in missing:
         log.warning("%s: %s: %s", r.path, r.reason, r.detail)
-    results: list[TrailerResult] = []
+    if counts.skipped:
+        log.info(
+            "skipped %d files already in %s (--redo predicts them again)", counts.skipped, output
+        )
+    results: list[TrailerResult] = []  # only without --output: the document printed at the end
+
+    def keep(r: TrailerResult) -> None:
+        counts.add(r.ok, r.audio_missing)
+        if sink is not None:
+            sink.add(r)
+        else:
+            results.append(r)
+
+    if sink is not None:
+        sink.open()
     if predictor is not None:
         log.info(
             "loaded %s (model %s, backbone %s) in %.1f s; %d files to predict",
@@ -718,36 +1023,64 @@ def run(args: argparse.Namespace) -> int:
             len(files),
         )
         predict_started = time.monotonic()
-
-        def progress(done: int, total: int, r: TrailerResult) -> None:
-            """One stderr line per trailer, with the time left at the batch's pace."""
-            left = (time.monotonic() - predict_started) / done * (total - done)
-            where = f"[{done}/{total}] {r.path}"
-            if not r.ok:
-                log.warning("%s: %s: %s", where, r.reason, r.detail)
-            elif r.audio_missing:
-                fallback = _fallback_text(r, context)
-                log.warning("%s: audio missing (%s): %s", where, r.audio_reason, fallback)
-            else:
-                log.info("%s: %.1f s, about %.0f s left", where, r.seconds, left)
-
-        results = predictor.predict(files, progress)
+        first_done = predict_started
+        predicted = 0
+        for done, r in enumerate(predictor.predict_each(files), 1):
+            keep(r)
+            predicted += r.ok
+            if done == 1:
+                first_done = time.monotonic()
+            _progress(done, len(files), r, context, first_done)
         elapsed = time.monotonic() - predict_started
-        done = sum(r.ok for r in results)
         log.info(
-            "predicted %d of %d files in %.1f s (%.2f s per file)%s",
-            done,
+            "predicted %d of %d files in %.1f s (%.2f s per file)%s%s",
+            predicted,
             len(files),
             elapsed,
             elapsed / len(files),
-            f"; {len(files) - done} failed" if done < len(files) else "",
+            f"; {len(files) - predicted} failed" if predicted < len(files) else "",
+            f"; {counts.skipped} skipped (already in {output})" if counts.skipped else "",
         )
-    results += missing
+    for r in missing:
+        keep(r)
+    if sink is not None:
+        sink.close(counts.summary())
+        log.info("wrote %s", output)
+        return counts.exit_code()
     text = RENDERERS[args.format](results, context)
-    if args.output:
-        write_text_atomic(Path(args.output), text)
-        log.info("wrote %s", args.output)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    sys.stdout.write(text)
+    sys.stdout.flush()
     return exit_code(results)
+
+
+def _skip_done(
+    sink: OutputFile, files: list[Path], missing: list[TrailerResult], counts: Counts
+) -> tuple[list[Path], list[TrailerResult]]:
+    """The inputs --output does not hold yet; those it holds count as they were recorded."""
+
+    def new(path: str | Path) -> bool:
+        found = sink.skips(path)
+        if found is not None:
+            counts.add(*found)
+            counts.skipped += 1
+        return found is None
+
+    return [f for f in files if new(f)], [r for r in missing if new(r.path)]
+
+
+def _progress(
+    done: int, total: int, r: TrailerResult, context: dict[str, Any], first_done: float
+) -> None:
+    """One stderr line per trailer, with the time left at the batch's pace measured from
+    trailer 2 on: the first one also pays TensorFlow's warm-up, the bundle load is not in."""
+    where = f"[{done}/{total}] {r.path}"
+    if not r.ok:
+        log.warning("%s: %s: %s", where, r.reason, r.detail)
+    elif r.audio_missing:
+        fallback = _fallback_text(r, context)
+        log.warning("%s: audio missing (%s): %s", where, r.audio_reason, fallback)
+    elif done >= 2:
+        left = (time.monotonic() - first_done) / (done - 1) * (total - done)
+        log.info("%s: %.1f s, about %.0f s left", where, r.seconds, left)
+    else:
+        log.info("%s: %.1f s", where, r.seconds)
