@@ -4,7 +4,7 @@
         [--videos data/synthetic/trailers] [--counts 30 300]
 
 Run after `make run` (it reads that run's bundle and synthetic trailers). For each count a
-folder of that many trailers is made from links to the videos (under new names, cycling
+folder of that many trailers is made from hard links to the videos (under new names, cycling
 through them), and the real command runs in a fresh process with `--output` (results are
 written as each trailer finishes, nothing is kept until the end); its peak RSS (psutil,
 sampled every 20 ms, the process and its children) is reported with the ratio of the
@@ -14,6 +14,8 @@ largest count to the smallest: memory should stay flat with the number of files.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,11 +61,16 @@ def peak_rss(command: list[str]) -> tuple[int, float]:
 
 
 def folder_of(videos: list[Path], count: int, folder: Path) -> Path:
-    """`count` trailers under new names, symbolic links cycling through `videos`."""
+    """`count` trailers under new names, hard links (copies across file systems) cycling
+    through `videos` (not symbolic links: predict counts a file once by its real path)."""
     folder.mkdir(parents=True)
     for i in range(count):
         source = videos[i % len(videos)]
-        (folder / f"{i:06d}{source.suffix}").symlink_to(source.resolve())
+        target = folder / f"{i:06d}{source.suffix}"
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
     return folder
 
 
