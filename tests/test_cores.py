@@ -52,9 +52,10 @@ def _visual_targets(repo: Path) -> list[str]:
     return sorted(set(re.findall(r"output: (results/features/visual/\S+\.parquet)", out)))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A repo copy with 7 tiny trailers in 3 shards (1, 5 and 1 trailers)."""
+    """A repo copy with 7 tiny trailers in 3 shards (1, 5 and 1 trailers), one per test:
+    each test starts from nothing extracted, whatever ran before it."""
     params = {"extraction": {"audio_share": 0.25}}  # 2 of 8 cores for audio while it runs
     repo = copy_repo(tmp_path_factory.mktemp("cores") / "repo", params)
     run(["moviegenre", "synth", "--count", "7"], repo)

@@ -27,7 +27,9 @@ from conftest import REPO, TINY_PARAMS, run, set_params, tool_env
 from moviegenre.pipeline.evaluate import headline_name
 from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
 
-pytestmark = pytest.mark.slow
+# the tests are the steps of the README's day in one repository (baseline commit, then
+# experiments), so they keep their order when the suite is shuffled (--random-order)
+pytestmark = [pytest.mark.slow, pytest.mark.random_order(disabled=True)]
 
 FUSION_STAGES = {
     "audio_svm",
