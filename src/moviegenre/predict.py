@@ -158,7 +158,8 @@ class Predictor:
 
     ``model`` defaults to the bundle's default (best fusion by out-of-fold AU-PRC macro).
     ``backbone_weights`` replaces the recorded weights file when it has moved (it must be
-    the same file: its sha256 is checked).
+    the same file: its sha256 is checked). ``embed=False`` scores features embedded
+    elsewhere (`moviegenre classify`'s shard jobs): no backbone is built.
     """
 
     def __init__(
@@ -167,6 +168,7 @@ class Predictor:
         model: str | None = None,
         backbone_weights: str | Path | None = None,
         threads: int | None = None,
+        embed: bool = True,
     ) -> None:
         self.bundle = bundle
         self.model = model or bundle.default_model
@@ -196,7 +198,7 @@ class Predictor:
         from moviegenre.runtime import configure_tensorflow
 
         configure_tensorflow(threads=self.threads)
-        if self.needs_visual:
+        if self.needs_visual and embed:
             self.backbone = self._build_backbone()
         self._load(self.model)
 
