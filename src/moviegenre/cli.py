@@ -150,6 +150,28 @@ def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
 # ---- end of predict ------------------------------------------------------------------------
 
 
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from moviegenre.classify.command import run
+
+    return run(args)
+
+
+def _add_classify_parser(sub: argparse._SubParsersAction) -> None:
+    from moviegenre.classify.command import EPILOG, add_arguments
+
+    p = _subcommand(
+        sub,
+        "classify",
+        "genres for every trailer of a folder, through the Snakemake DAG (resumable)",
+        "Runs workflow/classify.smk: the extraction shard jobs with the bundle's settings (not "
+        "params.yaml), one scoring job per shard, one table (genres.csv, genres.parquet).",
+        epilog=EPILOG,
+        params_option=False,
+    )
+    add_arguments(p)
+    p.set_defaults(func=_cmd_classify)
+
+
 def _cmd_audio_features(args: argparse.Namespace) -> int:
     from moviegenre.audio_cli import run
 
@@ -272,12 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_cache)
 
     _add_predict_parser(sub)
+    _add_classify_parser(sub)
     _add_audio_features_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    snakemake_args: list[str] = []
+    if "classify" in argv:  # what follows `--` is Snakemake's (moviegenre.classify.command)
+        from moviegenre.classify.command import split_snakemake_args
+
+        argv, snakemake_args = split_snakemake_args(argv)
     args = build_parser().parse_args(argv)
+    args.snakemake_args = snakemake_args
     setup_logging()
     try:
         return int(args.func(args) or 0)
