@@ -129,8 +129,8 @@ class ClassifyRun:
             raise ConfigError(
                 f"{self.out} holds genres from bundle {recorded.get('bundle_id')} model "
                 f"{recorded.get('model')}; this run uses bundle {self.bundle_id} model "
-                f"{self.model}: give another output folder (--out, or out=) or remove {self.out} (moviegenre classify "
-                "--redo)"
+                f"{self.model}: give another output folder (--out, or out=) or remove "
+                f"{self.out} (moviegenre classify --redo)"
             )
 
     def write_record(self) -> None:
