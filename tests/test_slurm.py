@@ -83,17 +83,17 @@ def print_table(title: str, jobs: dict[str, dict]) -> None:
         print(f"{job_id:<6} {job['rule']:<18} {shard:<6} {job['state']:<10} {job['gpus']}")
 
 
-def wait_for_running_visual_job(repo: Path, process: subprocess.Popen) -> str:
+def wait_for_running_job(repo: Path, process: subprocess.Popen, rule: str = "visual_shard") -> str:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         for job_id, job in jobs_of(repo).items():
-            if job["rule"] == "visual_shard" and job["state"] == "RUNNING":
+            if job["rule"] == rule and job["state"] == "RUNNING":
                 return job_id
         if process.poll() is not None:
-            raise AssertionError(f"snakemake ended ({process.returncode}) before a visual job ran")
+            raise AssertionError(f"snakemake ended ({process.returncode}) before {rule} ran")
         time.sleep(1)
     process.kill()
-    raise AssertionError("no visual_shard job reached RUNNING within 600 s")
+    raise AssertionError(f"no {rule} job reached RUNNING within 600 s")
 
 
 def test_extraction_on_slurm_survives_scancel_and_equals_a_local_run(
@@ -109,7 +109,7 @@ def test_extraction_on_slurm_survives_scancel_and_equals_a_local_run(
         SLURM_SNAKEMAKE, cwd=repo, env=tool_env(), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    cancelled = wait_for_running_visual_job(repo, first)
+    cancelled = wait_for_running_job(repo, first)
     time.sleep(3)  # mid-run: decoding or embedding under way
     subprocess.run(["scancel", cancelled], check=True, timeout=30)
     output, _ = first.communicate(timeout=900)
@@ -183,3 +183,55 @@ def jobs_of_id(job_id: str) -> dict:
         "name": re.search(r"JobName=(\S+)", detail)[1],
         "gpus": int(gpu[1]) if gpu else 0,
     }
+
+
+def test_archive_classification_on_slurm_survives_scancel_and_equals_a_local_run(
+    local_slurm: None, tmp_path: Path
+) -> None:
+    """`moviegenre classify --profile slurm`: every step of every shard is a Slurm job (GPU
+    only for the visual ones); a visual job cancelled mid-run is redone by the same command,
+    with its shard's scoring and the table, and nothing else; the table equals a local run's."""
+    from test_bundle_consistency import PARAMS
+    from test_classify import build_bundle, read_csv, write_archive
+
+    from moviegenre.config import load_params
+
+    repo = copy_repo(tmp_path / "slurm", PARAMS)
+    build_bundle(repo, load_params(repo / "params.yaml"))
+    archive = tmp_path / "archive"
+    write_archive(archive, distinct=4, copies=4)
+    classify = ["moviegenre", "classify", str(archive), "--shards", "4", "--cluster-cores", "2"]
+    local = tmp_path / "local"
+    shutil.copytree(repo, local)
+    on_slurm = [*classify, "--profile", "slurm", "--", *SLURM_SNAKEMAKE[3:]]
+
+    first = subprocess.Popen(
+        on_slurm, cwd=repo, env=tool_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    cancelled = wait_for_running_job(repo, first, "classify_visual_shard")
+    time.sleep(3)
+    subprocess.run(["scancel", cancelled], check=True, timeout=30)
+    output, _ = first.communicate(timeout=900)
+    assert first.returncode != 0, output[-3000:]
+    first_jobs = jobs_of(repo)
+    print_table("classification, first run (one job scancelled)", first_jobs)
+    assert first_jobs[cancelled]["state"] == "CANCELLED"
+
+    run(on_slurm, repo, timeout=900)
+    all_jobs = jobs_of(repo)
+    second_jobs = {k: v for k, v in all_jobs.items() if k not in first_jobs}
+    print_table("classification, second run (the same command)", second_jobs)
+    shard = first_jobs[cancelled]["shard"]
+    redone = {(j["rule"], j["shard"]) for j in second_jobs.values()}
+    assert redone == {
+        ("classify_visual_shard", shard),
+        ("classify_score_shard", shard),
+        ("classify_table", None),
+    }, redone
+    for job in all_jobs.values():
+        assert job["gpus"] == (1 if job["rule"] == "classify_visual_shard" else 0), job
+
+    run([*classify, "--", "--cores", "2"], local, timeout=900)
+    out = Path("results/classify/archive/genres.csv")
+    assert read_csv(repo / out) == read_csv(local / out)

@@ -78,7 +78,8 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_cache(args: argparse.Namespace) -> int:
     from moviegenre.features.store import cache_report
 
-    print(cache_report(Path(args.store), paths.FEATURES, prune=args.prune))
+    classified = paths.RESULTS / "classify"  # archives' shards (moviegenre classify)
+    print(cache_report(Path(args.store), paths.FEATURES, prune=args.prune, classified=classified))
     return 0
 
 
@@ -282,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "cache",
         "the per-trailer feature store: its size, and a clean-up",
-        "Entries are in use when a shard's status file in results/features/ names them "
+        "Entries are in use when a shard's status file in results/features/ or "
+        "results/classify/ names them "
         "(docs/feature_store.md). Do not prune while an extraction runs.",
     )
     p.add_argument("--store", default=str(paths.FEATURE_STORE), help="the store's folder")

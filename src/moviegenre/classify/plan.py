@@ -81,13 +81,13 @@ class ClassifyRun:
         return self.bundle.model_entry(self.model)["kind"] != "visual"
 
     def features(self, kind: str, shard: str = "{shard}") -> str:
-        return str(self.out / "features" / kind / f"{shard}.parquet")
+        return str(self.out / "features" / kind / f"shard-{shard}.parquet")
 
     def status(self, kind: str, shard: str = "{shard}") -> str:
         return str(paths.status_file(Path(self.features(kind, shard))))
 
     def scores(self, shard: str = "{shard}") -> str:
-        return str(self.out / "shards" / f"{shard}.parquet")
+        return str(self.out / "shards" / f"shard-{shard}.parquet")
 
     def log(self, step: str, shard: str = "{shard}") -> str:
         return str(self.out / "logs" / step / f"shard-{shard}.log")

@@ -262,12 +262,14 @@ def prune_store(root: Path, used_keys: set[str]) -> tuple[int, int]:
     return removed, freed
 
 
-def used_store_keys(features_dir: Path) -> set[str]:
-    """The store keys the status CSVs of the shards in `features_dir` name."""
+def used_store_keys(features_dir: Path, *more_dirs: Path) -> set[str]:
+    """The store keys the status CSVs of the shards in `features_dir` (and `more_dirs`:
+    the archives classified, results/classify) name."""
     from moviegenre.features.status import read_status_csv
 
     keys = set()
-    for status in Path(features_dir).rglob("shard-*.status.csv"):
+    statuses = (s for d in (features_dir, *more_dirs) for s in Path(d).rglob("shard-*.status.csv"))
+    for status in statuses:
         keys.update(row.store_key for row in read_status_csv(status) if row.store_key)
     return keys
 
@@ -291,11 +293,14 @@ def _describe(settings: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(audio.items()))
 
 
-def cache_report(root: Path, features_dir: Path, prune: bool = False) -> str:
-    """`moviegenre cache`: the store's size per namespace, what the current shards use,
-    and (``prune``) the removal of everything else."""
+def cache_report(
+    root: Path, features_dir: Path, prune: bool = False, classified: Path | None = None
+) -> str:
+    """`moviegenre cache`: the store's size per namespace, what the current shards (and
+    those of the archives classified, in ``classified``) use, and (``prune``) the removal of
+    everything else."""
     root = Path(root)
-    used = used_store_keys(features_dir)
+    used = used_store_keys(features_dir, *([classified] if classified else []))
     usages, n_index, index_bytes = store_usage(root, used)
     total = sum(u.bytes for u in usages) + index_bytes
     lines = [
