@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import REPO
 
 from moviegenre.config import ConfigError, load_params, validate_config
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -116,7 +115,7 @@ def test_duplicate_key_is_refused_naming_its_line(tmp_path: Path) -> None:
 
 def test_duplicate_key_is_refused_by_every_entry_point(tmp_path: Path) -> None:
     """validate-config, a stage command and Snakemake's own parse: exit 2 / error, same line."""
-    from conftest import copy_repo, run
+    from helpers import copy_repo, run
 
     repo = copy_repo(tmp_path / "repo")
     _with_duplicate_key(repo / "params.yaml")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, write_dataset
+from helpers import REPO, write_dataset
 from test_lmtd import LABELS, MAX_FRAMES, N_SHARDS, _features
 from test_predict import fake_bundle
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import BIN, run
+from helpers import BIN, run
 from media import write_test_video, write_text_file
 
 from moviegenre import cli
