@@ -6,6 +6,7 @@ need trained models.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,14 @@ def trained_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = copy_repo(tmp_path_factory.mktemp("trained") / "repo")
     run(["dvc", "repro"], repo, timeout=1800)
     return repo
+
+
+@pytest.fixture
+def restore_logging():
+    """Put the root logger's handlers and level back after the test: cli.main points logging
+    at the (captured) stderr of the test that runs it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
