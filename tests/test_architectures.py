@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from helpers import REPO
 
 from moviegenre.config import load_params
 from moviegenre.models.architectures import (
@@ -18,7 +17,7 @@ from moviegenre.models.train import load_model
 from moviegenre.registry import VISUAL_MODELS
 
 #: params.yaml's train section: the only place hyperparameters come from
-HP = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["train"]
+HP = load_params(REPO / "params.yaml")["train"]
 DIM = 8  # the feature width does not change the structure; small keeps the tests fast
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import tool_env
+from helpers import tool_env
 
 from moviegenre.atomic import _host, remove_stale_temporaries, write_text_atomic
 

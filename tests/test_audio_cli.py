@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import run
+from helpers import REPO, run
 from media import write_test_video, write_text_file
 
 from moviegenre.data.synth import SynthConfig, sample_labels, write_trailer
@@ -20,7 +20,6 @@ from moviegenre.features.audio import audio_feature_names
 from moviegenre.features.extract import extract_audio_shard
 from moviegenre.features.shards import read_audio_shard
 
-REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "moviegenre.cli"]
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, copy_repo, run, set_params
+from helpers import REPO, copy_repo, run, set_params
 from media import (
     expected_frame_index,
     frame_pattern,
@@ -391,7 +391,7 @@ def test_snakemake_reports_every_bad_file_and_keeps_the_rest(
     ],
 )  # fmt: skip
 def test_each_bad_value_is_named_with_what_is_allowed(update: dict, expected: str) -> None:
-    from conftest import deep_update
+    from helpers import deep_update
 
     config = deep_update(yaml.safe_load((REPO / "params.yaml").read_text()), update)
     with pytest.raises(ConfigError) as err:

@@ -10,13 +10,12 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 RUN_ALL = REPO / "benchmarks" / "run_all.py"
 ROW = re.compile(r"^(\S+)\s{2,}(ratio|figure)\s{2,}(.+?)\s{2,}([0-9][0-9,]*(?:\.[0-9]+)?)(x|\s\S+)")
 

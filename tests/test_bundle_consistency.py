@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BIN, copy_repo, run, tool_env
+from helpers import BIN, copy_repo, run, tool_env
 from media import write_test_video
 
 from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS

@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 
 import pytest
-from conftest import BIN, REPO, copy_repo, run
+from helpers import BIN, REPO, copy_repo, run
 
 from moviegenre.cli import build_parser
 from moviegenre.producers import missing_path_message

@@ -15,7 +15,7 @@ import sys
 from importlib import resources
 
 import pytest
-from conftest import run
+from helpers import run
 from media import write_test_video
 
 from moviegenre.features import code_version

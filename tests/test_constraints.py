@@ -7,14 +7,13 @@ numbers come back in a fresh clone; a dependency without a pin would float.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import tomllib
+from helpers import REPO
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-REPO = Path(__file__).resolve().parents[1]
 # The gpu extra's CUDA wheels are not installed where the constraints are made (no GPU);
 # `tensorflow` itself is pinned through the main dependencies.
 UNPINNED_EXTRAS = {"gpu"}

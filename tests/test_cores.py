@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import copy_repo, run
+from helpers import copy_repo, run
 
 from moviegenre.features.cores import visual_shard_threads
 

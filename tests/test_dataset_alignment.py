@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from helpers import REPO
 
 from moviegenre import paths
 from moviegenre.data.label_writer import write_lmtd_db
@@ -23,7 +24,6 @@ from moviegenre.features.shards import audio_table, group_by_shard, visual_table
 from moviegenre.features.status import TrailerStatus
 from moviegenre.genres import GENRES_9
 
-REPO = Path(__file__).resolve().parents[1]
 N_SHARDS = 3
 DIM = 5
 IDS = list(range(1, 19))

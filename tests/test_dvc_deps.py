@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 PIPELINE = "src/moviegenre/pipeline"
 

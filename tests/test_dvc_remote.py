@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run
+from helpers import run
 
 pytestmark = pytest.mark.slow
 

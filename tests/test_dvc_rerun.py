@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run
+from helpers import run
 
 pytestmark = pytest.mark.slow
 

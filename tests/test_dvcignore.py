@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import REPO, run
+from helpers import REPO, run
 
 
 def _status(project: Path) -> dict:

@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY_PARAMS, run, set_params, tool_env
+from helpers import REPO, TINY_PARAMS, run, set_params, tool_env
 
 from moviegenre.pipeline.evaluate import headline_name
 from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS

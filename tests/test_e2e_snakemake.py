@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import copy_repo, run, set_params, tool_env
+from helpers import copy_repo, run, set_params, tool_env
 
 from moviegenre.features.shards import (
     group_by_shard,

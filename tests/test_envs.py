@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import tomllib
 import yaml
-
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 def _name(requirement: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import run, write_dataset
+from helpers import REPO, run, write_dataset
 
 from moviegenre import paths
 from moviegenre.config import load_params
@@ -26,7 +26,6 @@ from moviegenre.pipeline import evaluate
 from moviegenre.predictions import write_predictions
 from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
 
-REPO = Path(__file__).resolve().parents[1]
 N_TRAIN, N_VALID, N_TEST = 24, 16, 20
 
 

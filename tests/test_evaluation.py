@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO
 from sklearn.metrics import average_precision_score, f1_score, hamming_loss, roc_curve
 
 from moviegenre.evaluation import (
@@ -234,7 +234,7 @@ def test_threshold_rows_are_never_test() -> None:
     np.testing.assert_array_equal(threshold_rows(splits, "train"), [0, 3])
     with pytest.raises(ValueError, match="never"):
         threshold_rows(splits, "test")
-    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    params = load_params(REPO / "params.yaml")
     assert params["evaluate"]["threshold_split"] == "oof"
     params["evaluate"]["threshold_split"] = "test"
     with pytest.raises(ConfigError, match="threshold_split"):

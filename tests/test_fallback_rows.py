@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, write_dataset
+from helpers import REPO, write_dataset
 from test_lmtd import LABELS, MAX_FRAMES, N_SHARDS, _features
 from test_predict import fake_bundle
 
@@ -32,14 +32,8 @@ from moviegenre.registry import AUDIO_MODEL, EVALUATED_MODELS, VISUAL_MODELS, fu
 FALLBACKS = {AUDIO_MODEL, *(fused_name(m) for m in VISUAL_MODELS)}
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """cli.main points logging at the (captured) stderr of its test: undo that afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# cli.main points logging at the captured stderr of a test
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def _no_audio_tables(root: Path) -> None:

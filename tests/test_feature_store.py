@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import copy_repo, run
+from helpers import copy_repo, run
 from media import write_test_video
 
 from moviegenre import paths

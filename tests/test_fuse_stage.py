@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_dataset
+from helpers import REPO, write_dataset
 
 from moviegenre.config import load_params
 from moviegenre.dataset_files import load_dataset
@@ -23,8 +23,6 @@ from moviegenre.paths import insample_path, predictions_path, svm_path
 from moviegenre.pipeline.audio_svm import run as run_audio
 from moviegenre.pipeline.fuse import run as run_fusion
 from moviegenre.predictions import read_predictions, write_predictions
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _dataset(root: Path, with_audio: bool, n: int = 60) -> tuple[pd.DataFrame, np.ndarray]:

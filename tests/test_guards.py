@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import REPO, source_files, tool_env
+from helpers import REPO, source_files, tool_env
 
 GUARDS = sorted((REPO / "tests" / "guards").glob("*.patch"))
 # One guard per rule of the rule-enforcing modules (issue 24; tests/guards/slow/): too many

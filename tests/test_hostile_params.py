@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_repo, tool_env
+from helpers import REPO, copy_repo, tool_env
 
 from moviegenre.config import (
     MAX_PARAMS_DEPTH,

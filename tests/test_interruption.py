@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO, copy_repo, run, tool_env
+from helpers import REPO, copy_repo, run, tool_env
 
 from moviegenre.features.shards import (
     CorruptShardError,

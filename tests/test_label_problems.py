@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, copy_repo, deep_update, run, set_params
+from helpers import REPO, copy_repo, deep_update, run, set_params
 
 from moviegenre.data.label_writer import write_lmtd_db
 from moviegenre.data.labels import LABEL_TABLE, LabelError, read_labels

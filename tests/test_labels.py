@@ -88,12 +88,6 @@ def test_read_titles(db: Path, tmp_path: Path) -> None:
     assert read_titles(bare) == {}
 
 
-def test_duplicate_ids_are_named(db: Path) -> None:
-    _execute(db, f"INSERT INTO {LABEL_TABLE} VALUES (2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)")
-    with pytest.raises(LabelError, match=r"duplicate.*000002"):
-        read_labels(db)
-
-
 def test_missing_genre_column_is_named(tmp_path: Path) -> None:
     columns = ["id", "set", *(c for c in GENRE_COLUMNS if c != "isHorror")]
     path = _raw_db(tmp_path / "db.db", columns, [(1, 0, *[0] * 8)])
@@ -101,33 +95,46 @@ def test_missing_genre_column_is_named(tmp_path: Path) -> None:
         read_labels(path)
 
 
-def test_unknown_genre_column_is_named(db: Path) -> None:
-    _execute(db, f"ALTER TABLE {LABEL_TABLE} ADD COLUMN isFoo INTEGER DEFAULT 0")
-    with pytest.raises(LabelError, match=r"not in the vocabulary: isFoo "):
-        read_labels(db)
-
-
-def test_null_set_names_the_id(db: Path) -> None:
-    _execute(db, f'UPDATE {LABEL_TABLE} SET "set" = NULL WHERE id = 5')
-    with pytest.raises(LabelError, match=r"database\.db: id 000005 is in no split \(set=NULL\)$"):
-        read_labels(db)
-
-
-def test_set_out_of_range_names_id_and_value(db: Path) -> None:
-    _execute(db, f'UPDATE {LABEL_TABLE} SET "set" = 5 WHERE id = 10')
-    with pytest.raises(LabelError, match=r"id 000010 has set=5"):
-        read_labels(db)
-
-
-def test_genre_value_not_binary_names_id_and_column(db: Path) -> None:
-    _execute(db, f"UPDATE {LABEL_TABLE} SET isDrama = 2 WHERE id = 2")
-    with pytest.raises(LabelError, match=r"id 000002: isDrama=2 is not 0/1"):
-        read_labels(db)
-
-
-def test_null_id_names_the_row(db: Path) -> None:
-    _execute(db, f"INSERT INTO {LABEL_TABLE} VALUES (NULL, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)")
-    with pytest.raises(LabelError, match=r"row 4 of lmtd9_0 has id=NULL"):
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        pytest.param(
+            f"INSERT INTO {LABEL_TABLE} VALUES (2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)",
+            r"duplicate.*000002",
+            id="duplicate_id",
+        ),
+        pytest.param(
+            f"ALTER TABLE {LABEL_TABLE} ADD COLUMN isFoo INTEGER DEFAULT 0",
+            r"not in the vocabulary: isFoo ",
+            id="unknown_genre_column",
+        ),
+        pytest.param(
+            f'UPDATE {LABEL_TABLE} SET "set" = NULL WHERE id = 5',
+            r"database\.db: id 000005 is in no split \(set=NULL\)$",
+            id="null_set",
+        ),
+        pytest.param(
+            f'UPDATE {LABEL_TABLE} SET "set" = 5 WHERE id = 10',
+            r"id 000010 has set=5",
+            id="set_out_of_range",
+        ),
+        pytest.param(
+            f"UPDATE {LABEL_TABLE} SET isDrama = 2 WHERE id = 2",
+            r"id 000002: isDrama=2 is not 0/1",
+            id="genre_value_not_binary",
+        ),
+        pytest.param(
+            f"INSERT INTO {LABEL_TABLE} VALUES (NULL, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)",
+            r"row 4 of lmtd9_0 has id=NULL",
+            id="null_id",
+        ),
+    ],
+)
+def test_a_bad_row_or_column_is_named(db: Path, sql: str, message: str) -> None:
+    """One edit to a valid file each: the error names the culprit (the column, the trailer
+    id and its value, or the row number), so the user knows what to fix."""
+    _execute(db, sql)
+    with pytest.raises(LabelError, match=message):
         read_labels(db)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO
 
 from moviegenre import paths
 from moviegenre.config import ConfigError, load_params
@@ -37,7 +38,6 @@ from moviegenre.dataset_files import load_dataset
 from moviegenre.features.shards import read_visual_shard, shard_of
 from moviegenre.genres import GENRES_9
 
-REPO = Path(__file__).resolve().parents[1]
 MAX_FRAMES = 20
 N_SHARDS = 4
 

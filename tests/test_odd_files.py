@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import copy_repo, run, set_params, tool_env
+from helpers import copy_repo, run, set_params, tool_env
 from media import write_test_video
 
 from moviegenre.data.trailers import screen_trailers

@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run
+from helpers import REPO, run
 from test_evaluate_stage import _write_tables
 
 from moviegenre import paths
@@ -29,7 +29,6 @@ from moviegenre.genres import GENRES_9
 from moviegenre.pipeline import evaluate
 from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
 
-REPO = Path(__file__).resolve().parents[1]
 N_CHARTS = len(GENRES_9) + 2  # a PR chart per genre, the AP chart, the loss chart
 
 

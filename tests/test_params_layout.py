@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run
+from helpers import REPO, run
 
 
 def _changed_lines(before: str, after: str) -> list[str]:

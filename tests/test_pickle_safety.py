@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run
+from helpers import REPO, run
 
 from moviegenre.data.label_writer import write_lmtd_db
 from moviegenre.genres import GENRES_9

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO
 from sklearn.metrics import average_precision_score, precision_recall_curve
 from test_evaluate_stage import N_TEST, _write_tables
 
@@ -23,8 +24,6 @@ from moviegenre.evaluation.plots import interpolated_pr_rows
 from moviegenre.genres import GENRES_9
 from moviegenre.pipeline import evaluate
 from moviegenre.registry import EVALUATED_MODELS
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_pr_rows_of_a_hand_worked_example() -> None:

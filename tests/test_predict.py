@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import re
 import shutil
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import BIN, run
+from helpers import BIN, run
 from media import write_test_video, write_text_file
 
 from moviegenre import cli
@@ -50,14 +49,8 @@ TOL = 1e-4
 GENRES = ["Action", "Comedy"]
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """cli.main points logging at the (captured) stderr of its test: undo that afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# cli.main points logging at the captured stderr of a test
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 # ---- fast: hand-made bundles and outputs ---------------------------------------------------
@@ -373,7 +366,10 @@ def sample_results() -> tuple[list[TrailerResult], dict]:
     return results, context
 
 
-def test_renderers() -> None:
+def test_every_output_format_shows_genres_fallbacks_and_failure_reasons() -> None:
+    """Table, JSON and CSV each carry, per trailer, its genres, the fallback that stood in
+    for missing sound and the reason a file failed; JSON's summary counts them; CSV keeps
+    its fixed columns before the genres and leaves a failed file's probabilities empty."""
     results, context = sample_results()
     table = render_table(results, context)
     assert "a/1.mp4\n  genres: Action" in table
@@ -389,7 +385,10 @@ def test_renderers() -> None:
     assert rows[2]["Action"] == "" and rows[2]["reason"] == "unreadable"
 
 
-def test_exit_codes() -> None:
+def test_exit_status_is_the_worst_outcome_of_the_batch() -> None:
+    """A script can act on the status alone: any failed file, or no file at all, is
+    EXIT_FAILED; otherwise a trailer scored without its sound is EXIT_AUDIO_MISSING;
+    only a batch where every trailer had sound and succeeded is EXIT_OK."""
     results, _ = sample_results()
     assert exit_code(results) == EXIT_FAILED
     assert exit_code(results[:2]) == EXIT_AUDIO_MISSING
@@ -406,16 +405,13 @@ def pipeline_scores(repo: Path, model: str) -> pd.DataFrame:
     )
 
 
-def test_trailers(repo: Path, n: int) -> list[str]:
+def held_out_trailers(repo: Path, n: int) -> list[str]:
     """Test-split trailers with sound: no model fitted on them, so the pipeline's scores are
     plain predictions (fit rows of the SVMs carry out-of-fold scores instead)."""
     rows = pipeline_scores(repo, "audio")
     chosen = rows[(rows["split"] == "test") & ~rows["audio_missing"]].index[:n].tolist()
     assert len(chosen) == n
     return chosen
-
-
-test_trailers.__test__ = False  # a helper, not a test
 
 
 def video_of(repo: Path, trailer_id: str) -> Path:
@@ -469,7 +465,7 @@ def test_predictions_match_the_pipeline(trained_repo: Path) -> None:
     bundle = load_bundle(trained_repo / "models" / "bundle")
     predictor = Predictor(bundle)  # the default, a fusion: reads frames and sound
     assert predictor.needs_visual and predictor.needs_audio
-    ids = test_trailers(trained_repo, 2)
+    ids = held_out_trailers(trained_repo, 2)
     feats = {t: predictor.embed(predictor.features(video_of(trained_repo, t))) for t in ids}
     models = ["cnn1d", "gru", "audio", "fusion_cnn1d", bundle.default_model]
     for model in dict.fromkeys(models):
@@ -510,7 +506,7 @@ def test_cli_mixed_folder(trained_repo: Path, tmp_path: Path) -> None:
     """Good files are predicted, each bad one is reported by name and reason, exit 1."""
     folder = tmp_path / "incoming"
     folder.mkdir()
-    good = test_trailers(trained_repo, 2)
+    good = held_out_trailers(trained_repo, 2)
     for trailer_id in good:
         shutil.copy(video_of(trained_repo, trailer_id), folder / f"{trailer_id}.mp4")
     write_text_file(folder / "notes.mp4")
@@ -572,7 +568,7 @@ def test_cli_model_choice_csv_and_table(
     """
     bundle_dir = shutil.copytree(trained_repo / "models" / "bundle", tmp_path / "bundle")
     monkeypatch.chdir(tmp_path)
-    (trailer_id,) = test_trailers(trained_repo, 1)
+    (trailer_id,) = held_out_trailers(trained_repo, 1)
     video = video_of(trained_repo, trailer_id)
     out = tmp_path / "out.csv"
     argv = ["predict", "--bundle", str(bundle_dir), "--model", "gru", str(video)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run
+from helpers import run
 from media import write_text_file
 from test_predict import fake_bundle
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BIN, run, tool_env
+from helpers import BIN, run, tool_env
 from media import write_test_video
 from test_bundle_consistency import FRAMES, GENRES, MODEL, write_variant
 from test_predict import CONFIG, sample_results

@@ -6,7 +6,7 @@ import re
 import subprocess
 
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 import moviegenre.cli
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import tool_env
+from helpers import tool_env
 
 from moviegenre.runtime import is_noise, nvidia_driver_present
 

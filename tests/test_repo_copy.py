@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import copy_repo, run
+from helpers import copy_repo, run
 
 
 def _files(root: Path) -> list[str]:

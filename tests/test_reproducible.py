@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run
+from helpers import run
 
 from moviegenre import paths
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, write_dataset
+from helpers import REPO, write_dataset
 
 from moviegenre.atomic import _host, remove_stale_temporaries, write_atomic
 from moviegenre.config import ConfigError, load_params, validate_config

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_repo, run, tool_env
+from helpers import REPO, copy_repo, run, tool_env
 from test_interruption import assert_same_outputs, snapshot
 
 pytestmark = pytest.mark.slow

@@ -7,13 +7,13 @@ channels with equal weights, stop at the stream's declared end, then resample.
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import librosa
 import numpy as np
 import pytest
 import yaml
+from helpers import REPO
 from media import tone, truncate_file, write_audio_file, write_test_video
 
 from moviegenre.features.audio import audio_vector
@@ -23,7 +23,6 @@ from moviegenre.features.resample import RESAMPLERS, resample
 from moviegenre.features.sound import audio_notes, decode_audio, decode_audio_native
 from moviegenre.features.trailer import audio_features_for, audio_features_noted
 
-REPO = Path(__file__).resolve().parents[1]
 SR = 22050
 AUDIO_CFG = {
     "sample_rate": SR,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, copy_repo, run, set_params
+from helpers import REPO, copy_repo, run, set_params
 
 from moviegenre import paths
 from moviegenre.config import load_params

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO
 
 from moviegenre.config import load_params
 from moviegenre.models.batches import FrameBatches
@@ -254,7 +255,7 @@ def test_a_genre_without_positives_warns_but_trains(tmp_path: Path) -> None:
 
 
 def test_params_accept_flat_or_params_yaml_train_section() -> None:
-    section = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["train"]
+    section = load_params(REPO / "params.yaml")["train"]
     resolved = resolve_params("lstm_merge", section)
     # params.yaml's value, with nothing in between (the demo raises docs/method.md's 1e-5)
     assert resolved["learning_rate"] == section["lstm_merge"]["learning_rate"]

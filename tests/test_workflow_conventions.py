@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import REPO, copy_repo, run, tool_env
+from helpers import REPO, copy_repo, run, tool_env
 
 RULE_FILES = [
     "Snakefile",
