@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import BIN, copy_repo, run, tool_env
+from helpers import BIN, copy_repo, run, tool_env
 from media import truncate_file, write_test_video, write_text_file
 from test_bundle_consistency import FRAMES, GENRES, PARAMS, write_variant
 from test_predict import CONFIG
