@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from helpers import BIN, copy_repo, run, tool_env
+from helpers import BIN, REPO, copy_repo, run, tool_env
 from media import truncate_file, write_test_video, write_text_file
 from test_bundle_consistency import FRAMES, GENRES, PARAMS, write_variant
 from test_predict import CONFIG
@@ -264,3 +264,28 @@ def test_config_defaults() -> None:
     config = validate({"archive": "x"})
     assert config["bundle"] == "models/bundle" and config["model"] is None
     assert config["shards"] is None and config["out"] is None
+
+
+def test_the_command_names_its_workflow_and_profile_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`moviegenre classify` run outside the clone still finds workflow/classify.smk and
+    profiles/<name>; words after `--` go to Snakemake; the config is written as JSON."""
+    from moviegenre.classify.command import _config, snakemake_command, split_snakemake_args
+    from moviegenre.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    ours, extra = split_snakemake_args(["classify", "/a b", "--shards", "3", "--", "-n"])
+    args = build_parser().parse_args(ours)
+    args.snakemake_args = extra
+    argv = snakemake_command(args, tmp_path / "config.yaml")
+    assert argv[1:4] == ["-m", "snakemake", "-s"]
+    assert Path(argv[4]) == REPO / "workflow" / "classify.smk"
+    profile = argv[argv.index("--workflow-profile") + 1]
+    assert Path(profile) == REPO / "profiles" / "default" and argv[-1] == "-n"
+    args.profile = "slurm"
+    argv = snakemake_command(args, tmp_path / "config.yaml")
+    assert Path(argv[argv.index("--workflow-profile") + 1]) == REPO / "profiles" / "slurm"
+    config = _config(args, tmp_path / "out")
+    assert config["archive"] == str(Path("/a b")) and config["shards"] == 3
+    assert "model" not in config  # the bundle's default

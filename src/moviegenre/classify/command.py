@@ -33,15 +33,25 @@ def default_out(archive: str | Path) -> Path:
     return paths.RESULTS / "classify" / Path(archive).resolve().name
 
 
-def workflow_file() -> Path:
-    """workflow/classify.smk of this working folder (a clone), else of the installed clone."""
-    here = Path.cwd() / WORKFLOW
-    if here.is_file():
+def _in_a_clone(relative: Path) -> Path:
+    """``relative`` in this working folder (a clone), else in the clone installed."""
+    here = Path.cwd() / relative
+    if here.exists():
         return here
-    clone = Path(moviegenre.__file__).resolve().parents[2] / WORKFLOW
-    if clone.is_file():
+    clone = Path(moviegenre.__file__).resolve().parents[2] / relative
+    if clone.exists():
         return clone
-    raise FileNotFoundError(str(WORKFLOW))
+    raise FileNotFoundError(str(relative))
+
+
+def workflow_file() -> Path:
+    return _in_a_clone(WORKFLOW)
+
+
+def profile_dir(name: str) -> Path:
+    """profiles/<name>: named explicitly, so it is found from any working folder (Snakemake
+    looks for profiles/default only beside the working folder or the Snakefile)."""
+    return _in_a_clone(Path("profiles") / name)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster-cores", type=int, help="cores each GPU job asks of a cluster (default 8)"
     )
-    parser.add_argument("--profile", help="a workflow profile: slurm, kubernetes (profiles/)")
+    parser.add_argument(
+        "--profile", help="a workflow profile of profiles/: slurm, kubernetes (default: default)"
+    )
     parser.add_argument(
         "--redo", action="store_true", help="remove this output folder's results first"
     )
@@ -83,8 +95,7 @@ def _config(args: argparse.Namespace, out: Path) -> dict:
 def snakemake_command(args: argparse.Namespace, configfile: Path) -> list[str]:
     argv = [sys.executable, "-m", "snakemake", "-s", str(workflow_file())]
     argv += ["--configfile", str(configfile)]
-    if args.profile:
-        argv += ["--workflow-profile", args.profile]
+    argv += ["--workflow-profile", str(profile_dir(args.profile or "default"))]
     return argv + list(getattr(args, "snakemake_args", []))
 
 
