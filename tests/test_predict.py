@@ -32,13 +32,13 @@ from moviegenre.bundle import (
     load_bundle,
     sha256_of,
 )
+from moviegenre.data.trailers import collect_inputs
 from moviegenre.predict import (
     CSV_FIXED,
     EXIT_AUDIO_MISSING,
     EXIT_FAILED,
     EXIT_OK,
     TrailerResult,
-    collect_inputs,
     exit_code,
     render_csv,
     render_json,
@@ -230,7 +230,7 @@ CONFIG = {
 def fake_results(root: Path, config: dict = CONFIG) -> None:
     """What the pipeline leaves for the bundle stage: placeholder visual model files, real
     SVM files (tiny fitted fusions; an audio model left unfitted as without any audio)."""
-    from moviegenre.fusion.policy import unfitted_note
+    from moviegenre.fusion.policy import mark_unfitted
     from moviegenre.fusion.svm import GenreSVMs, save_svms
 
     (root / "models" / "svm").mkdir(parents=True)
@@ -238,8 +238,7 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
     labels = np.array([[1, 0], [0, 1]] * 4)
     fitted = GenreSVMs(C_grid=[1.0], gamma_grid=[0.1], cv_folds=2)
     fitted.fit(labels + 0.1 * rng.random((8, 2)), labels)
-    unfitted = GenreSVMs()
-    unfitted.notes_ = [unfitted_note(0, "train+valid")]
+    unfitted = mark_unfitted(GenreSVMs(), 0, "train+valid")
     (root / "results" / "dataset").mkdir(parents=True)
     for name in list(EVALUATED_MODELS):
         if name in ("cnn1d", "lstm_merge", "gru", "gru_merge"):  # the fold models
