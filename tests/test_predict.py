@@ -104,6 +104,11 @@ def fake_bundle(directory: Path) -> Path:
     return directory
 
 
+def model_paths(bundle, model: str) -> list[Path]:
+    """A model's files in the bundle: a visual model's fold models, else its one file."""
+    return [part.path for part in bundle.resolve(model).files]
+
+
 def edit_manifest(directory: Path, change) -> None:
     manifest = json.loads((directory / MANIFEST).read_text())
     change(manifest)
@@ -141,7 +146,7 @@ def test_missing_or_changed_model_file_is_named(tmp_path: Path) -> None:
         load_bundle(tmp_path)
     (tmp_path / "svm" / "fusion_gru.skops").write_bytes(b"something else")
     with pytest.raises(BundleError, match="sha256"):
-        load_bundle(tmp_path)
+        load_bundle(tmp_path, verify_hashes=True)
 
 
 def test_no_bundle_or_no_manifest(tmp_path: Path) -> None:
@@ -290,7 +295,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     assert bundle.manifest["fusion_protocol"] == "oof"  # what predict names the figure by
     assert set(bundle.manifest["feature_code"]) == {"visual", "audio"}
     source = Path("models/svm/fusion_gru.skops").read_bytes()
-    assert bundle.model_file("fusion_gru").read_bytes() == source
+    assert model_paths(bundle, "fusion_gru")[0].read_bytes() == source
     # whether SVMs learnt from audio is read from the saved SVMs (no predictions here)
     assert not Path("results/predictions").exists()
     with_audio = {m: e.get("trained_with_audio") for m, e in bundle.manifest["models"].items()}
@@ -299,7 +304,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     }
     assert bundle.model_entry("audio")["without_audio"] == "train_prevalence"
     assert bundle.model_entry("fusion_gru")["without_audio"] == "visual_scores"
-    assert [f.read_bytes() for f in bundle.model_files("cnn1d")] == [
+    assert [f.read_bytes() for f in model_paths(bundle, "cnn1d")] == [
         b"cnn1d fold 0 v1",
         b"cnn1d fold 1 v1",
     ]
@@ -309,13 +314,13 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     Path("models/folds/cnn1d/fold-1.keras").write_bytes(b"cnn1d fold 1 v2")
     with pytest.raises(BundleError, match=r"models/svm/audio\.skops is missing"):
         build(CONFIG)
-    assert load_bundle(out).model_files("cnn1d")[1].read_bytes() == b"cnn1d fold 1 v1"
+    assert model_paths(load_bundle(out), "cnn1d")[1].read_bytes() == b"cnn1d fold 1 v1"
     assert sorted(p.name for p in Path("models").iterdir()) == ["bundle", "folds", "svm"]
 
     # every fold file is checked against the manifest
     Path("models/bundle/models/cnn1d/fold-1.keras").write_bytes(b"changed")
     with pytest.raises(BundleError, match=r"fold-1\.keras: content differs"):
-        load_bundle(out)
+        load_bundle(out, verify_hashes=True)
 
 
 def test_build_refuses_stale_features(tmp_path: Path, monkeypatch) -> None:
@@ -448,10 +453,10 @@ def test_bundle_records_the_pipeline(trained_repo: Path) -> None:
     models = trained_repo / "models"
     folds = params["stacking"]["folds"]
     sources = [models / "folds" / "cnn1d" / f"fold-{i}.keras" for i in range(folds)]
-    assert [f.read_bytes() for f in bundle.model_files("cnn1d")] == [
+    assert [f.read_bytes() for f in model_paths(bundle, "cnn1d")] == [
         f.read_bytes() for f in sources
     ]
-    fusion = bundle.model_file("fusion_gru").read_bytes()
+    fusion = model_paths(bundle, "fusion_gru")[0].read_bytes()
     assert fusion == (models / "svm" / "fusion_gru.skops").read_bytes()
     index = pd.read_parquet(trained_repo / "results" / "dataset" / "index.parquet")
     train_rate = index[index["split"] == "train"][bundle.genres].mean()

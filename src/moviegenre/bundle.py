@@ -493,13 +493,6 @@ class Bundle:
             visual=visual,
         )
 
-    def model_file(self, name: str) -> Path:
-        return self.resolve(name).files[0].path
-
-    def model_files(self, name: str) -> list[Path]:
-        """Every file of a model: a visual model's fold models (averaged), else one file."""
-        return [part.path for part in self.resolve(name).files]
-
     @contextlib.contextmanager
     def verified_files(self, model: str | ResolvedModel) -> Iterator[list[Path]]:
         """Private copies of a model's files, each hashed as it is copied and compared with
@@ -602,8 +595,12 @@ def validate_manifest(manifest: Any, directory: Path, verify_hashes: bool = True
         raise BundleError(f"{where}: missing key 'audio_prevalence' for some genre")
 
 
-def load_bundle(directory: Path | str = BUNDLE_DIR, verify_hashes: bool = True) -> Bundle:
-    """Read and validate a bundle; warn when its backbone weights file is not where recorded."""
+def load_bundle(directory: Path | str = BUNDLE_DIR, verify_hashes: bool = False) -> Bundle:
+    """Read and validate a bundle; warn when its backbone weights file is not where recorded.
+
+    Model files are hashed when they are loaded (Bundle.verified_files), once each;
+    ``verify_hashes`` hashes every file of every model now too (a full check of a bundle).
+    """
     directory = Path(directory)
     where = directory / MANIFEST
     if not directory.is_dir():

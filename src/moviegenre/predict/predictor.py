@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -321,19 +321,6 @@ class Predictor:
             seconds=seconds,
             audio_flags=feats.audio_flags,
         )
-
-    def predict(
-        self,
-        files: Sequence[Path],
-        on_result: Callable[[int, int, TrailerResult], None] | None = None,
-    ) -> list[TrailerResult]:
-        """Results in the order of ``files`` (see predict_each)."""
-        results: list[TrailerResult] = []
-        for result in self.predict_each(files):
-            results.append(result)
-            if on_result is not None:
-                on_result(len(results), len(files), result)
-        return results
 
     def predict_each(self, files: Sequence[Path]) -> Iterator[TrailerResult]:
         """Each file's result as soon as it is scored, in the order of ``files``; decoding
