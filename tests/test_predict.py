@@ -146,7 +146,7 @@ def test_missing_or_changed_model_file_is_named(tmp_path: Path) -> None:
         load_bundle(tmp_path)
     (tmp_path / "svm" / "fusion_gru.skops").write_bytes(b"something else")
     with pytest.raises(BundleError, match="sha256"):
-        load_bundle(tmp_path, verify_hashes=True)
+        load_bundle(tmp_path)
 
 
 def test_no_bundle_or_no_manifest(tmp_path: Path) -> None:
@@ -320,7 +320,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     # every fold file is checked against the manifest
     Path("models/bundle/models/cnn1d/fold-1.keras").write_bytes(b"changed")
     with pytest.raises(BundleError, match=r"fold-1\.keras: content differs"):
-        load_bundle(out, verify_hashes=True)
+        load_bundle(out)
 
 
 def test_build_refuses_stale_features(tmp_path: Path, monkeypatch) -> None:

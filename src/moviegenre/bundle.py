@@ -595,11 +595,12 @@ def validate_manifest(manifest: Any, directory: Path, verify_hashes: bool = True
         raise BundleError(f"{where}: missing key 'audio_prevalence' for some genre")
 
 
-def load_bundle(directory: Path | str = BUNDLE_DIR, verify_hashes: bool = False) -> Bundle:
+def load_bundle(directory: Path | str = BUNDLE_DIR, verify_hashes: bool = True) -> Bundle:
     """Read and validate a bundle; warn when its backbone weights file is not where recorded.
 
-    Model files are hashed when they are loaded (Bundle.verified_files), once each;
-    ``verify_hashes`` hashes every file of every model now too (a full check of a bundle).
+    ``verify_hashes`` hashes every file of every model now (a full check of the bundle). A
+    caller that goes on to load models passes False: Bundle.verified_files hashes each file
+    it loads, so that every file is hashed once.
     """
     directory = Path(directory)
     where = directory / MANIFEST

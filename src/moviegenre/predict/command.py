@@ -138,7 +138,7 @@ def _prepare(args: argparse.Namespace, output: Path | None, counts: Counts) -> _
     """Open the bundle, the inputs and --output, and load the model: BundleError or
     OutputMismatch before TensorFlow starts for everything that can be refused."""
     # each model file is hashed once, as it is copied to be loaded (Bundle.verified_files)
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(args.bundle, verify_hashes=False)
     model = bundle.resolve(args.model)  # an unknown model fails before TensorFlow
     context = describe(bundle, model)
     files, problems = collect_inputs(args.paths)
