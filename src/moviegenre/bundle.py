@@ -7,7 +7,7 @@ learnt from were made (backbone and weights, frame sampling, audio parameters, f
 counts), the thresholds and out-of-fold / validation metrics per model, and the default
 model. Prediction reads feature parameters only from the manifest, never from
 params.yaml, so a later edit of params.yaml cannot make predictions drift from what the
-models were trained on.
+models were trained on, and reads its model once, as a ResolvedModel (Bundle.resolve).
 
 The bundle is built in a temporary folder beside the target and renamed into place, so
 an interrupted build never leaves a half bundle that loads. A reader cannot rely on that
@@ -413,22 +413,17 @@ class BundleFile:
     sha256: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: thresholds is an array
 class ResolvedModel:
     """One model of a bundle, read from the manifest once: everything `predict` needs to
     load it and score with it (the predictor never goes back to the manifest's entry)."""
 
     name: str
     kind: str  # "visual" (fold models, averaged), "audio" or "fusion" (SVMs)
-    files: tuple[BundleFile, ...]  # a visual model's fold models, else its one SVM file
+    files: tuple[BundleFile, ...]  # a visual model's fold models, else its SVMs' one file
     thresholds: np.ndarray  # float64 [G], in the bundle's genre order
     trained_with_audio: bool = True  # False: SVMs never fitted, every score is the fallback
     visual: ResolvedModel | None = None  # a fusion's visual model
-
-    @property
-    def svm_file(self) -> BundleFile | None:
-        """The SVMs of an audio or fusion model; None for a visual model."""
-        return None if self.kind == "visual" else self.files[0]
 
     @property
     def visual_model(self) -> str | None:
@@ -436,11 +431,6 @@ class ResolvedModel:
         if self.kind == "visual":
             return self.name
         return self.visual.name if self.visual is not None else None
-
-    @property
-    def fallback(self) -> str:
-        """What it gives a trailer without audio (fusion.policy.FALLBACK); '' for visual."""
-        return FALLBACK.get(self.kind, "")
 
 
 @dataclass(frozen=True)
