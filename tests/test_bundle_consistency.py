@@ -161,20 +161,20 @@ def outcome(out: Path) -> tuple[dict[str, float], list[float]]:
 def test_files_are_checked_against_the_manifest_opened(tmp_path: Path) -> None:
     """Fast: the private copies hold the manifest's bytes; a file replaced or removed
     after the bundle was opened is BundleChanged naming the bundle, never read."""
-    from test_predict import fake_bundle
+    from test_predict import fake_bundle, model_paths
 
     from moviegenre.bundle import BundleChanged, load_bundle
 
     bundle = load_bundle(fake_bundle(tmp_path / "bundle"), verify_hashes=False)
     with bundle.verified_files("fusion_gru") as (copy,):
-        assert copy.read_bytes() == bundle.model_file("fusion_gru").read_bytes()
+        assert copy.read_bytes() == model_paths(bundle, "fusion_gru")[0].read_bytes()
         assert copy.parent != bundle.directory / "svm"
     assert not copy.exists()  # deleted once loaded
-    bundle.model_file("fusion_gru").write_bytes(b"the other bundle's SVMs")
+    model_paths(bundle, "fusion_gru")[0].write_bytes(b"the other bundle's SVMs")
     with pytest.raises(BundleChanged, match=rf"^{bundle.directory}: the bundle changed .*differs"):
         with bundle.verified_files("fusion_gru"):
             pass
-    bundle.model_file("gru").unlink()
+    model_paths(bundle, "gru")[0].unlink()
     with pytest.raises(BundleChanged, match=r"models/gru\.keras is gone"):
         with bundle.verified_files("gru"):
             pass

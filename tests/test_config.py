@@ -37,6 +37,8 @@ def test_committed_params_are_valid(params: dict) -> None:
         (("extraction", "shards"), 0, "extraction.shards"),
         (("train", "cnn1d", "learning_rate"), -1, "train.cnn1d.learning_rate"),
         (("evaluate", "threshold_split"), "test", "allowed values: 'oof', 'valid', 'train'"),
+        # a renamed value is refused naming the value that means the same now
+        (("fusion", "protocol"), "seed", "fusion.protocol: 'seed' is now called 'original'"),
         # issue 12: values that passed validation and misbehaved later
         (("extraction", "shards"), 2.0, "extraction.shards: 2.0 is not an integer; write 2"),
         (("synth", "count"), True, "synth.count: True is not of type 'integer'"),

@@ -5,8 +5,8 @@ The baseline is committed with the README's own command, which leaves nothing of
 out; a second `dvc repro` does nothing; a fusion parameter reruns only fusion and what
 follows; a CNN1D parameter reruns only its fold models (train@cnn1d-<fold>) and what
 depends on them, never another model's folds; `dvc metrics diff` shows the changed
-models' rows against the baseline; the seed's protocol is one `dvc exp run -S
-fusion.protocol=seed` away; `dvc plots show` draws each chart once, a PR chart per
+models' rows against the baseline; the original code's protocol is one `dvc exp run -S
+fusion.protocol=original` away; `dvc plots show` draws each chart once, a PR chart per
 configured genre; the README's `dvc exp show` fits every model's AU-PRC macro in a
 120-column terminal.
 """
@@ -149,11 +149,11 @@ def test_cnn1d_parameter_reruns_only_its_branch(repo: Path) -> None:
     assert "train.cnn1d.dense_units" in params["params.yaml"]
 
 
-def test_seed_protocol_is_one_experiment_away(repo: Path) -> None:
+def test_original_protocol_is_one_experiment_away(repo: Path) -> None:
     for cmd in readme_command("git commit "):  # keep the changes so far
         run(cmd, repo)
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
-    result = run(["dvc", "exp", "run", "-S", "fusion.protocol=seed"], repo)
+    result = run(["dvc", "exp", "run", "-S", "fusion.protocol=original"], repo)
     assert _ran(result.stdout) == FUSION_STAGES, result.stdout
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo).stdout)
     assert any(path.startswith("results/metrics/fusion_") for path in diff), diff

@@ -135,14 +135,17 @@ def test_predict_names_a_fallback_and_the_figure_under_each_protocol(tmp_path: P
     bundle_dir = fake_bundle(tmp_path / "bundle")
     manifest = json.loads((bundle_dir / "manifest.json").read_text())
     manifest["metrics"]["oof"] = {m: {"auprc_macro": 0.9} for m in manifest["models"]}
-    manifest["fusion_protocol"] = "seed"
+    manifest["fusion_protocol"] = "seed"  # a bundle built before the rename: read as original
     for model in FALLBACKS - {"fusion_gru"}:
         manifest["models"][model]["trained_with_audio"] = False
     (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
     bundle = load_bundle(bundle_dir, verify_hashes=False)
 
     fused = render_table([], describe(bundle, "fusion_gru"))
-    assert fused.startswith("model fusion_gru (default, in-sample (fusion.protocol seed) AU-PRC")
+    assert fused.startswith(
+        "model fusion_gru (default, in-sample (fusion.protocol original) AU-PRC"
+    )
+    assert describe(bundle, "fusion_gru")["fusion_protocol"] == "original"
     assert "out-of-fold" not in fused
     visual = render_table([], describe(bundle, "gru"))
     assert "out-of-fold AU-PRC macro 0.900" in visual  # cross-fitted under every protocol

@@ -141,26 +141,26 @@ def test_oof_protocol_fits_train_and_valid_never_test(tmp_path, monkeypatch, con
         assert not np.allclose(_fused(model)[test_rows], before[test_rows]), split
 
 
-def test_seed_protocol_fits_train_in_sample(tmp_path, monkeypatch, config) -> None:
-    """`seed`: in-sample visual inputs, training split only (valid labels change nothing)."""
+def test_original_protocol_fits_train_in_sample(tmp_path, monkeypatch, config) -> None:
+    """`original`: in-sample visual inputs, training split only (valid labels change nothing)."""
     monkeypatch.chdir(tmp_path)
     _dataset(tmp_path, with_audio=True)
     run_fusion(config, "cnn1d")
     oof_protocol = _fused()
-    config["fusion"]["protocol"] = "seed"
+    config["fusion"]["protocol"] = "original"
     run_fusion(config, "cnn1d")
-    seed_protocol = _fused()
-    assert not np.allclose(seed_protocol, oof_protocol)
+    original_protocol = _fused()
+    assert not np.allclose(original_protocol, oof_protocol)
     _flip_labels(tmp_path, "valid")
     run_fusion(config, "cnn1d")
-    np.testing.assert_array_equal(_fused()[48:], seed_protocol[48:])
+    np.testing.assert_array_equal(_fused()[48:], original_protocol[48:])
     # it reads the in-sample table: changing it changes the fusion
     rows, insample = read_predictions(insample_path("cnn1d"), GENRES_9)
     write_predictions(
         insample_path("cnn1d"), rows["trailer_id"], rows["split"], insample[::-1], GENRES_9
     )
     run_fusion(config, "cnn1d")
-    assert not np.allclose(_fused()[48:], seed_protocol[48:])
+    assert not np.allclose(_fused()[48:], original_protocol[48:])
 
 
 def test_without_any_audio_the_policy_applies_to_every_trailer(

@@ -23,8 +23,7 @@ import pytest
 from helpers import copy_repo, run, set_params, tool_env
 from media import write_test_video
 
-from moviegenre.data.trailers import screen_trailers
-from moviegenre.predict import collect_inputs
+from moviegenre.data.trailers import collect_inputs, screen_trailers
 
 NOT_UTF8 = os.fsdecode(b"caf\xe9.mp4")  # Latin-1 bytes: not valid UTF-8
 CR_NAME = "two\rlines.mp4"

@@ -26,7 +26,7 @@ def _changed_lines(before: str, after: str) -> list[str]:
     ("override", "key", "value"),
     [
         ("fusion.C.num=9", ("fusion", "C", "num"), 9),
-        ("fusion.protocol=seed", ("fusion", "protocol"), "seed"),
+        ("fusion.protocol=original", ("fusion", "protocol"), "original"),
         ("train.cnn1d.learning_rate=0.003", ("train", "cnn1d", "learning_rate"), 0.003),
         ("stacking.seed=3", ("stacking", "seed"), 3),
     ],

@@ -31,13 +31,13 @@ from moviegenre.bundle import (
     load_bundle,
     sha256_of,
 )
+from moviegenre.data.trailers import collect_inputs
 from moviegenre.predict import (
     CSV_FIXED,
     EXIT_AUDIO_MISSING,
     EXIT_FAILED,
     EXIT_OK,
     TrailerResult,
-    collect_inputs,
     exit_code,
     render_csv,
     render_json,
@@ -95,6 +95,11 @@ def fake_bundle(directory: Path) -> Path:
     }
     (directory / MANIFEST).write_text(json.dumps(manifest))
     return directory
+
+
+def model_paths(bundle, model: str) -> list[Path]:
+    """A model's files in the bundle: a visual model's fold models, else its one file."""
+    return [part.path for part in bundle.resolve(model).files]
 
 
 def edit_manifest(directory: Path, change) -> None:
@@ -223,7 +228,7 @@ CONFIG = {
 def fake_results(root: Path, config: dict = CONFIG) -> None:
     """What the pipeline leaves for the bundle stage: placeholder visual model files, real
     SVM files (tiny fitted fusions; an audio model left unfitted as without any audio)."""
-    from moviegenre.fusion.policy import unfitted_note
+    from moviegenre.fusion.policy import mark_unfitted
     from moviegenre.fusion.svm import GenreSVMs, save_svms
 
     (root / "models" / "svm").mkdir(parents=True)
@@ -231,8 +236,7 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
     labels = np.array([[1, 0], [0, 1]] * 4)
     fitted = GenreSVMs(C_grid=[1.0], gamma_grid=[0.1], cv_folds=2)
     fitted.fit(labels + 0.1 * rng.random((8, 2)), labels)
-    unfitted = GenreSVMs()
-    unfitted.notes_ = [unfitted_note(0, "train+valid")]
+    unfitted = mark_unfitted(GenreSVMs(), 0, "train+valid")
     (root / "results" / "dataset").mkdir(parents=True)
     for name in list(EVALUATED_MODELS):
         if name in ("cnn1d", "lstm_merge", "gru", "gru_merge"):  # the fold models
@@ -284,7 +288,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     assert bundle.manifest["fusion_protocol"] == "oof"  # what predict names the figure by
     assert set(bundle.manifest["feature_code"]) == {"visual", "audio"}
     source = Path("models/svm/fusion_gru.skops").read_bytes()
-    assert bundle.model_file("fusion_gru").read_bytes() == source
+    assert model_paths(bundle, "fusion_gru")[0].read_bytes() == source
     # whether SVMs learnt from audio is read from the saved SVMs (no predictions here)
     assert not Path("results/predictions").exists()
     with_audio = {m: e.get("trained_with_audio") for m, e in bundle.manifest["models"].items()}
@@ -293,7 +297,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     }
     assert bundle.model_entry("audio")["without_audio"] == "train_prevalence"
     assert bundle.model_entry("fusion_gru")["without_audio"] == "visual_scores"
-    assert [f.read_bytes() for f in bundle.model_files("cnn1d")] == [
+    assert [f.read_bytes() for f in model_paths(bundle, "cnn1d")] == [
         b"cnn1d fold 0 v1",
         b"cnn1d fold 1 v1",
     ]
@@ -303,7 +307,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     Path("models/folds/cnn1d/fold-1.keras").write_bytes(b"cnn1d fold 1 v2")
     with pytest.raises(BundleError, match=r"models/svm/audio\.skops is missing"):
         build(CONFIG)
-    assert load_bundle(out).model_files("cnn1d")[1].read_bytes() == b"cnn1d fold 1 v1"
+    assert model_paths(load_bundle(out), "cnn1d")[1].read_bytes() == b"cnn1d fold 1 v1"
     assert sorted(p.name for p in Path("models").iterdir()) == ["bundle", "folds", "svm"]
 
     # every fold file is checked against the manifest
@@ -445,10 +449,10 @@ def test_bundle_records_the_pipeline(trained_repo: Path) -> None:
     models = trained_repo / "models"
     folds = params["stacking"]["folds"]
     sources = [models / "folds" / "cnn1d" / f"fold-{i}.keras" for i in range(folds)]
-    assert [f.read_bytes() for f in bundle.model_files("cnn1d")] == [
+    assert [f.read_bytes() for f in model_paths(bundle, "cnn1d")] == [
         f.read_bytes() for f in sources
     ]
-    fusion = bundle.model_file("fusion_gru").read_bytes()
+    fusion = model_paths(bundle, "fusion_gru")[0].read_bytes()
     assert fusion == (models / "svm" / "fusion_gru.skops").read_bytes()
     index = pd.read_parquet(trained_repo / "results" / "dataset" / "index.parquet")
     train_rate = index[index["split"] == "train"][bundle.genres].mean()

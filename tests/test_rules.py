@@ -157,8 +157,9 @@ def test_too_few_trailers_with_sound_flags_every_trailer(tmp_path: Path, monkeyp
     rows, audio_only = read_predictions(paths.predictions_path("audio"), GENRES)
     assert rows["audio_missing"].tolist() == [True] * 6
     np.testing.assert_allclose(audio_only, np.tile(labels[:3].mean(axis=0), (6, 1)), rtol=1e-6)
-    notes = load_svms(paths.svm_path("audio")).notes_
-    assert notes == [f"{NO_AUDIO_NOTE} (3 in the train+valid split)"]
+    saved = load_svms(paths.svm_path("audio"))
+    assert saved.notes_ == [f"{NO_AUDIO_NOTE} (3 in the train+valid split)"]
+    assert saved.fitted_ is False and not trained_with_audio(saved)  # the flag is saved
 
 
 @pytest.mark.parametrize(
@@ -196,8 +197,17 @@ def test_policy_refuses_what_it_cannot_fall_back_on(call, message: str) -> None:
         (types.SimpleNamespace(estimators_=[0], notes_=["Horror: one class only"]), True),
         (types.SimpleNamespace(estimators_=[0], notes_=[unfitted_note(2, "train")]), False),
         (types.SimpleNamespace(notes_=[]), False),
+        (types.SimpleNamespace(estimators_=[0], fitted_=True, notes_=[]), True),
+        (types.SimpleNamespace(estimators_=[0], fitted_=False, notes_=[]), False),
     ],
-    ids=["fitted", "fitted_with_a_note", "marked_unfitted", "never_fitted"],
+    ids=[
+        "fitted",
+        "fitted_with_a_note",
+        "marked_unfitted",
+        "never_fitted",
+        "flagged_fitted",
+        "flagged_unfitted",
+    ],
 )
 def test_trained_with_audio_reads_fit_and_note(svms, expected: bool) -> None:
     assert trained_with_audio(svms) is expected

@@ -15,34 +15,20 @@ import io
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from moviegenre.data.trailers import collect_inputs
 from moviegenre.features.decode import TrailerError
+from moviegenre.predict.result import TrailerResult, exit_code, problem_results
 
 FORMATS = ("json", "csv")
-#: exit codes, as `moviegenre predict`: all files have a vector / some file has none / usage
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CSV_FIXED = ("path", "status", "reason", "detail", "silent", "duration_s")
 
 
-@dataclass
-class AudioResult:
-    """One file's audio vector, or the reason it has none."""
-
-    path: str
-    ok: bool
-    reason: str = ""
-    detail: str = ""
-    vector: np.ndarray | None = None
-    silent: bool = False
-    duration_s: float = float("nan")
-
-
-def audio_results(paths: Sequence[Path], config: Mapping[str, Any]) -> list[AudioResult]:
+def audio_results(paths: Sequence[Path], config: Mapping[str, Any]) -> list[TrailerResult]:
     """The pipeline's audio vector of every file (``config``: validated params.yaml)."""
     from moviegenre.features.trailer import audio_features_for
 
@@ -52,12 +38,16 @@ def audio_results(paths: Sequence[Path], config: Mapping[str, Any]) -> list[Audi
         try:
             vector, silent, duration = audio_features_for(Path(path), config["audio"], min_duration)
         except TrailerError as exc:
-            results.append(AudioResult(str(path), False, exc.reason, exc.detail))
+            results.append(TrailerResult(str(path), False, exc.reason, exc.detail))
             continue
         except Exception as exc:  # noqa: BLE001 - as the shard job: one bad file, not the batch
-            results.append(AudioResult(str(path), False, "decode_error", f"{exc}"))
+            results.append(TrailerResult(str(path), False, "decode_error", f"{exc}"))
             continue
-        results.append(AudioResult(str(path), True, "", "", vector, bool(silent), duration))
+        results.append(
+            TrailerResult(
+                str(path), True, silent=bool(silent), audio_vector=vector, duration_s=duration
+            )
+        )
     return results
 
 
@@ -66,12 +56,13 @@ def _floats(vector: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(vector, dtype=np.float32)]
 
 
-def render_json(results: Sequence[AudioResult], names: Sequence[str], audio: Mapping) -> str:
+def render_json(results: Sequence[TrailerResult], names: Sequence[str], audio: Mapping) -> str:
+    """One document: the value names, the audio parameters, and each file's values."""
     files = []
     for r in results:
         item: dict[str, Any] = {"path": r.path, "status": "ok" if r.ok else "failed"}
         if r.ok:
-            item.update(silent=r.silent, duration_s=r.duration_s, values=_floats(r.vector))
+            item.update(silent=r.silent, duration_s=r.duration_s, values=_floats(r.audio_vector))
         else:
             item.update(reason=r.reason, detail=r.detail)
         files.append(item)
@@ -79,7 +70,8 @@ def render_json(results: Sequence[AudioResult], names: Sequence[str], audio: Map
     return json.dumps(payload, indent=1) + "\n"
 
 
-def render_csv(results: Sequence[AudioResult], names: Sequence[str], audio: Mapping) -> str:
+def render_csv(results: Sequence[TrailerResult], names: Sequence[str], audio: Mapping) -> str:
+    """A row per file: status, reason, and one column per audio value (empty if none)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*CSV_FIXED, *names])
@@ -87,7 +79,7 @@ def render_csv(results: Sequence[AudioResult], names: Sequence[str], audio: Mapp
         fixed = [r.path, "ok" if r.ok else "failed", r.reason, r.detail]
         if r.ok:
             writer.writerow(
-                [*fixed, int(r.silent), repr(r.duration_s), *map(repr, _floats(r.vector))]
+                [*fixed, int(r.silent), repr(r.duration_s), *map(repr, _floats(r.audio_vector))]
             )
         else:
             writer.writerow([*fixed, "", "", *([""] * len(names))])
@@ -113,11 +105,9 @@ EPILOG = (
 def run(args: argparse.Namespace, config: Mapping[str, Any]) -> int:
     """Compute, print to stdout, and return the exit status."""
     from moviegenre.features.audio_layout import audio_feature_names
-    from moviegenre.predict import collect_inputs
 
-    files, missing = collect_inputs(args.paths)
-    results = audio_results(files, config)
-    results += [AudioResult(m.path, False, m.reason, m.detail) for m in missing]
+    files, problems = collect_inputs(args.paths)
+    results = audio_results(files, config) + problem_results(problems)
     audio = config["audio"]
     names = audio_feature_names(int(audio["n_mfcc"]), int(audio["lpc_order"]))
     for r in results:
@@ -125,4 +115,4 @@ def run(args: argparse.Namespace, config: Mapping[str, Any]) -> int:
             print(f"moviegenre audio-features: {r.path}: {r.reason}: {r.detail}", file=sys.stderr)
     sys.stdout.write(RENDERERS[args.format](results, names, audio))
     sys.stdout.flush()
-    return EXIT_OK if results and all(r.ok for r in results) else EXIT_FAILED
+    return exit_code(results)  # never EXIT_AUDIO_MISSING: no result here is a fallback

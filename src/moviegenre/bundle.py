@@ -7,7 +7,7 @@ learnt from were made (backbone and weights, frame sampling, audio parameters, f
 counts), the thresholds and out-of-fold / validation metrics per model, and the default
 model. Prediction reads feature parameters only from the manifest, never from
 params.yaml, so a later edit of params.yaml cannot make predictions drift from what the
-models were trained on.
+models were trained on, and reads its model once, as a ResolvedModel (Bundle.resolve).
 
 The bundle is built in a temporary folder beside the target and renamed into place, so
 an interrupted build never leaves a half bundle that loads. A reader cannot rely on that
@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from moviegenre import __version__, paths
+from moviegenre.config import current_value
+from moviegenre.features.backbones import DEFAULT_INPUT_SIZE, DEFAULT_VGG16_LAYER
 from moviegenre.features.trailer import AUDIO_KEYS, FRAMES_KEYS
 from moviegenre.fusion.policy import FALLBACK, train_prevalence, trained_with_audio
 from moviegenre.registry import AUDIO_MODEL, EVALUATED_MODELS, VISUAL_MODELS, fused_name
@@ -131,11 +133,11 @@ def _backbone_record(config: Mapping[str, Any], report: Mapping[str, Any]) -> di
         "weights": str(params["weights"]),
         "batch_size": int(params["batch_size"]),
         "dim": int(report.get("dim") or meta.get("dim") or 0),
-        "input_size": list(meta.get("input_size") or [224, 224]),
+        "input_size": list(meta.get("input_size") or DEFAULT_INPUT_SIZE),
         "features_source": "backbone",
     }
     if record["name"] == "vgg16":  # backbone.layer (docs/method.md: fc1 as the seed)
-        record["layer"] = str(params.get("layer") or "fc1")
+        record["layer"] = str(params.get("layer") or DEFAULT_VGG16_LAYER)
     if meta.get("source") == "lmtd9_pickle":
         # LMTD-9's own ResNet-152 features (key frames of its extraction): the nearest this
         # project can compute from a video is ResNet-152 with ImageNet weights.
@@ -284,16 +286,12 @@ def feature_code() -> dict[str, str]:
     return {kind: feature_code_version(kind) for kind in ("visual", "audio")}
 
 
-def make_manifest(config: Mapping[str, Any], copy_to: Path | None = None) -> dict[str, Any]:
-    """The manifest for the current results/ and models/ (files are hashed as they are now).
-
-    With `copy_to`, each model file is copied there (its place inside the bundle) as it is
-    hashed, so the recorded hash is that of the copy, and each file is read once.
-    """
+def make_manifest(config: Mapping[str, Any], copy_to: Path) -> dict[str, Any]:
+    """The manifest for the current results/ and models/, each model file copied to
+    `copy_to` (its place inside the bundle) and hashed as it is copied: the recorded hash is
+    that of the copy, and each file is read once."""
 
     def digest(source: Path, inside: str) -> str:
-        if copy_to is None:
-            return sha256_of(source)
         (copy_to / inside).parent.mkdir(parents=True, exist_ok=True)
         return copy_hashed(source, copy_to / inside)
 
@@ -348,7 +346,7 @@ def make_manifest(config: Mapping[str, Any], copy_to: Path | None = None) -> dic
         },
         "default_model": _default_model(oof or valid, fallback_models(models)),
         "default_model_rule": DEFAULT_RULE,
-        # which rows the fusion SVMs learnt from: under `seed` their train+valid scores
+        # which rows the fusion SVMs learnt from: under `original` their train+valid scores
         # (the default model's figure) are in-sample, not out-of-fold (predict says so)
         "fusion_protocol": str(config["fusion"]["protocol"]),
         "audio_prevalence": _train_prevalence(genres),
@@ -407,6 +405,35 @@ def build(config: Mapping[str, Any], out_dir: Path = BUNDLE_DIR) -> Path:
 
 
 @dataclass(frozen=True)
+class BundleFile:
+    """One file of a model in the bundle, and the sha256 the manifest records for it."""
+
+    path: Path
+    inside: str  # its path inside the bundle, as the manifest names it
+    sha256: str | None
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: thresholds is an array
+class ResolvedModel:
+    """One model of a bundle, read from the manifest once: everything `predict` needs to
+    load it and score with it (the predictor never goes back to the manifest's entry)."""
+
+    name: str
+    kind: str  # "visual" (fold models, averaged), "audio" or "fusion" (SVMs)
+    files: tuple[BundleFile, ...]  # a visual model's fold models, else its SVMs' one file
+    thresholds: np.ndarray  # float64 [G], in the bundle's genre order
+    trained_with_audio: bool = True  # False: SVMs never fitted, every score is the fallback
+    visual: ResolvedModel | None = None  # a fusion's visual model
+
+    @property
+    def visual_model(self) -> str | None:
+        """The visual model whose scores it reads: itself, a fusion's, none for audio."""
+        if self.kind == "visual":
+            return self.name
+        return self.visual.name if self.visual is not None else None
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A loaded, validated bundle: the manifest and where its files are."""
 
@@ -425,40 +452,60 @@ class Bundle:
     def default_model(self) -> str:
         return str(self.manifest["default_model"])
 
+    @property
+    def fusion_protocol(self) -> str | None:
+        """Which rows the fusion SVMs learnt from (params.yaml's fusion.protocol), by its
+        current name (a bundle built before a rename records the old one); None if unknown."""
+        recorded = self.manifest.get("fusion_protocol")
+        return None if recorded is None else str(current_value("fusion.protocol", recorded))
+
     def model_entry(self, name: str) -> dict[str, Any]:
         if name not in self.manifest["models"]:
             raise BundleError(f"unknown model {name!r}; this bundle has: {', '.join(self.models)}")
         return dict(self.manifest["models"][name])
 
-    def model_file(self, name: str) -> Path:
-        return self.directory / self.model_entry(name)["file"]
-
-    def model_files(self, name: str) -> list[Path]:
-        """Every file of a model: a visual model's fold models (averaged), else one file."""
-        return [self.directory / part["file"] for part in _entry_files(self.model_entry(name))]
+    def resolve(self, name: str | None = None) -> ResolvedModel:
+        """Model `name` (default: the bundle's default) with its files, thresholds and, for a
+        fusion, its visual model; BundleError naming the choices for an unknown name."""
+        name = name or self.default_model
+        entry = self.model_entry(name)
+        files = tuple(
+            BundleFile(self.directory / part["file"], part["file"], part.get("sha256"))
+            for part in _entry_files(entry)
+        )
+        visual = self.resolve(entry["visual_model"]) if entry["kind"] == "fusion" else None
+        return ResolvedModel(
+            name=name,
+            kind=str(entry["kind"]),
+            files=files,
+            thresholds=self.thresholds(name),
+            trained_with_audio=entry.get("trained_with_audio") is not False,
+            visual=visual,
+        )
 
     @contextlib.contextmanager
-    def verified_files(self, name: str) -> Iterator[list[Path]]:
+    def verified_files(self, model: str | ResolvedModel) -> Iterator[list[Path]]:
         """Private copies of a model's files, each hashed as it is copied and compared with
         the manifest this Bundle was opened with; deleted on exit (load them inside).
 
         BundleChanged, naming the bundle, when a file is gone or differs: the bundle was
         rebuilt since it was opened, and its thresholds no longer go with its files.
         """
+        if isinstance(model, str):
+            model = self.resolve(model)
         with tempfile.TemporaryDirectory(prefix="moviegenre-bundle-") as private:
             copies = []
-            for i, part in enumerate(_entry_files(self.model_entry(name))):
-                source = self.directory / part["file"]
-                copy = Path(private) / f"{i}-{source.name}"
+            for i, part in enumerate(model.files):
+                copy = Path(private) / f"{i}-{part.path.name}"
                 try:
-                    found = copy_hashed(source, copy)
+                    found = copy_hashed(part.path, copy)
                 except FileNotFoundError:
                     found = None
-                if part.get("sha256") and found != part["sha256"]:
+                if part.sha256 and found != part.sha256:
                     state = "is gone" if found is None else "differs from the manifest"
                     raise BundleChanged(
                         f"{self.directory}: the bundle changed while this run read it "
-                        f"({part['file']} {state} opened at the start; was it rebuilt, e.g. "
+                        f"({part.inside} {state} opened at the start; was it rebuilt, e.g. "
                         "by `dvc repro`?): run again once the rebuild has finished"
                     )
                 copies.append(copy)
@@ -539,7 +586,12 @@ def validate_manifest(manifest: Any, directory: Path, verify_hashes: bool = True
 
 
 def load_bundle(directory: Path | str = BUNDLE_DIR, verify_hashes: bool = True) -> Bundle:
-    """Read and validate a bundle; warn when its backbone weights file is not where recorded."""
+    """Read and validate a bundle; warn when its backbone weights file is not where recorded.
+
+    ``verify_hashes`` hashes every file of every model now (a full check of the bundle). A
+    caller that goes on to load models passes False: Bundle.verified_files hashes each file
+    it loads, so that every file is hashed once.
+    """
     directory = Path(directory)
     where = directory / MANIFEST
     if not directory.is_dir():

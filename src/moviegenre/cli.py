@@ -17,6 +17,7 @@ from pathlib import Path
 from moviegenre import __version__, paths
 from moviegenre.config import ConfigError, load_params
 from moviegenre.logs import setup_logging
+from moviegenre.pipeline import exit_on_bad_input
 
 log = logging.getLogger("moviegenre")
 
@@ -302,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line's subcommand; a bad params.yaml or a missing input file is one
+    line on stderr and exit status 2, not a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
     snakemake_args: list[str] = []
     if "classify" in argv:  # what follows `--` is Snakemake's (moviegenre.classify.command)
@@ -311,17 +314,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.snakemake_args = snakemake_args
     setup_logging()
-    try:
-        return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"moviegenre: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        # A file the command needs is missing: one line naming it and the stage that makes it.
-        from moviegenre.producers import missing_path_message
-
-        print(f"moviegenre {args.command}: {missing_path_message(exc.filename)}", file=sys.stderr)
-        return 2
+    return exit_on_bad_input(
+        f"moviegenre {args.command}",
+        lambda: args.func(args),
+        refused=ConfigError,
+        refused_program="moviegenre",
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,20 @@ import yaml
 
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
+#: key path -> {old value: the value that means the same}: validation refuses the old one
+#: with a message naming the new one, and a bundle that recorded the old one reads as new
+RENAMED_VALUES: dict[str, dict[str, str]] = {
+    # "seed" read as the random `seed: 0` beside it; the protocol is the original code's
+    "fusion.protocol": {"seed": "original"},
+}
+
+
+def current_value(key: str, value: Any) -> Any:
+    """`value` of the dotted `key`, by its current name when it is a renamed one."""
+    if isinstance(value, str):
+        return RENAMED_VALUES.get(key, {}).get(value, value)
+    return value
+
 
 class RefusedInput(ValueError):
     """An input file refused with a message for its user, not a traceback (the stage
@@ -147,6 +161,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
             return f"{path}: {value!r} is not an integer; write {int(value)}"
     if validator == "enum":
         allowed = ", ".join(repr(v) for v in error.validator_value)
+        renamed = current_value(path, error.instance)
+        if renamed != error.instance:
+            return (
+                f"{path}: {error.instance!r} is now called {renamed!r} (same meaning); "
+                f"write {renamed!r}. allowed values: {allowed}"
+            )
         return f"{path}: {error.instance!r} is not allowed; allowed values: {allowed}"
     if validator == "additionalProperties":
         known = ", ".join(sorted(error.schema.get("properties", {})))

@@ -4,12 +4,14 @@ Anything in the folder with a video extension that cannot be read as a trailer (
 folder, a dangling link, a file that will not open, a name that is not UTF-8 or that
 Snakemake would take for a wildcard pattern) is returned as a Rejected entry with a reason,
 so the extraction report and ``predict`` name it instead of stopping or dropping it silently.
+``collect_inputs`` applies the same screening to the paths named on a command line.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,3 +129,58 @@ def screen_trailers(
 def discover_trailers(videos_dir: str | Path) -> dict[str, Path]:
     """Map trailer id -> video path for every readable video file directly in videos_dir."""
     return screen_trailers(videos_dir)[0]
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """A path given on the command line that yields no trailer file, and why."""
+
+    path: str  # as given (an entry of a folder: the folder's path joined with its name)
+    reason: str  # one of REJECT_REASONS, or not_found / no_videos
+    detail: str
+
+
+def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[InputProblem]]:
+    """Video files named or found in folders (non-recursive, VIDEO_EXTENSIONS), in order.
+
+    What `moviegenre predict` and `moviegenre audio-features` read. A file named explicitly
+    is taken whatever its extension (decoding decides); hidden files in folders are
+    skipped; the same file twice is taken once. A missing path, a folder without videos,
+    and any entry the extraction would reject too (FIFO, folder or dangling link with a
+    video extension, unreadable file, name not UTF-8) becomes an InputProblem with the
+    extraction's reason instead of stopping the batch or vanishing.
+    """
+    files: list[Path] = []
+    problems: list[InputProblem] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    def reject(path: Path, problem: Rejected) -> None:
+        shown = str(path.parent / problem.name) if path.parent != Path(".") else problem.name
+        problems.append(InputProblem(shown, problem.reason, problem.detail))
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found, rejected = screen_trailers(path)
+            for problem in rejected:
+                reject(path / problem.name, problem)
+            if not found and not rejected:
+                detail = f"no {'/'.join(VIDEO_EXTENSIONS)} file in this folder"
+                problems.append(InputProblem(str(path), "no_videos", detail))
+            for p in found.values():
+                add(p)
+        elif path.exists() or path.is_symlink():
+            problem = check_video_path(path)
+            if problem is None:
+                add(path)
+            else:
+                reject(path, problem)
+        else:
+            problems.append(InputProblem(str(path), "not_found", "no such file or folder"))
+    return files, problems

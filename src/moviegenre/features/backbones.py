@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 INPUT_SIZE = (224, 224)
+#: the frame size a visual shard and the bundle record when nothing else is said
+DEFAULT_INPUT_SIZE = INPUT_SIZE
 # weights "none": the same random network in every process (shards must share one network).
 RANDOM_WEIGHTS_SEED = 0
 
@@ -29,6 +31,8 @@ BACKBONE_NAMES: tuple[str, ...] = tuple(_SPECS)
 #: ``backbone.layer``: where vgg16 is cut. The seed's script pops the last two layers
 #: (predictions, fc2), so its features are fc1's; both are 4096-d
 VGG16_LAYERS = ("fc1", "fc2")
+#: where vgg16 is cut when ``backbone.layer`` is not given (the seed's fc1)
+DEFAULT_VGG16_LAYER = "fc1"
 
 
 def backbone_params(cfg: Mapping[str, Any]) -> dict[str, Any]:

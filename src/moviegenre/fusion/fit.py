@@ -7,7 +7,7 @@ trailers (train + valid). A fusion SVM's visual inputs are out-of-fold probabili
 non-test rows of each SVM's output are its own out-of-fold scores (inner cross-validation),
 so thresholds and model choice picked on them are not in-sample either.
 
-`fusion.protocol: seed` reproduces the original for comparison: the SVMs learn from the
+`fusion.protocol: original` reproduces the original code for comparison: the SVMs learn from the
 training split with in-sample visual probabilities (optimistic inputs: docs/method.md,
 "Original / ours / why").
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from moviegenre.fusion.policy import unfitted_note
+from moviegenre.fusion.policy import mark_unfitted
 from moviegenre.fusion.svm import GenreSVMs, fusion_features, log_grid
 
 log = logging.getLogger("moviegenre.fuse")
@@ -28,7 +28,7 @@ log = logging.getLogger("moviegenre.fuse")
 MIN_FIT_ROWS = 4
 
 
-PROTOCOL_FIT_SPLITS = {"oof": ("train", "valid"), "seed": ("train",)}
+PROTOCOL_FIT_SPLITS = {"oof": ("train", "valid"), "original": ("train",)}
 
 
 def make_svms(config: Mapping[str, Any]) -> GenreSVMs:
@@ -61,7 +61,7 @@ def fit_and_predict(
     (NaN elsewhere), out-of-fold for the rows the SVMs learnt from.
 
     With too few trailers with audio (e.g. LMTD-9's feature pickle imported without the
-    trailers), nothing is fitted: the returned SVMs are unfitted, marked in `notes_`, and
+    trailers), nothing is fitted: the returned SVMs are unfitted (mark_unfitted), and
     the probabilities are None, so the caller applies the no-audio policy
     (moviegenre.fusion.policy) to every row.
     """
@@ -77,9 +77,7 @@ def fit_and_predict(
             len(fit_rows),
             fit_split,
         )
-        svms = make_svms(config)
-        svms.notes_ = [unfitted_note(len(fit_rows), fit_split)]
-        return svms, None
+        return mark_unfitted(make_svms(config), len(fit_rows), fit_split), None
     svms = make_svms(config).fit(features[fit_rows], labels[fit_rows])
     for note in svms.notes_:
         log.warning("%s", note)

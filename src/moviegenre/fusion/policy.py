@@ -3,7 +3,7 @@
 A fusion model gives its visual model's own scores (``visual_scores``); the audio model
 gives the positive rate of each genre on the training split (``train_prevalence``); the
 trailer is flagged ``audio_missing`` and zeros are never passed off as audio. The same
-happens to every trailer when too few had sound to fit the SVMs (:data:`NO_AUDIO_NOTE`).
+happens to every trailer when too few had sound to fit the SVMs (:func:`mark_unfitted`).
 The fallback names are what the bundle's manifest records and `predict` reports.
 
 Imports numpy only, so `predict` and the bundle read it without scikit-learn.
@@ -22,7 +22,8 @@ TRAIN_PREVALENCE = "train_prevalence"
 FALLBACK = {"fusion": VISUAL_SCORES, "audio": TRAIN_PREVALENCE}
 #: the split whose positive rate the audio model falls back to
 PREVALENCE_SPLIT = "train"
-#: first words of the note of SVMs the fuse stage did not fit (too few trailers with audio)
+#: first words of the note of SVMs the fuse stage did not fit (too few trailers with audio);
+#: SVMs saved before the ``fitted_`` flag say they are unfitted only by this note
 NO_AUDIO_NOTE = "not fitted: too few trailers with audio"
 
 
@@ -75,9 +76,23 @@ def unfitted_note(fit_rows: int, fit_split: str) -> str:
     return f"{NO_AUDIO_NOTE} ({fit_rows} in the {fit_split} split)"
 
 
+def mark_unfitted(svms: Any, fit_rows: int, fit_split: str) -> Any:
+    """SVMs the fuse stage could not fit, saved as such: ``fitted_`` False, and a note
+    saying why for a reader of the file."""
+    svms.fitted_ = False
+    svms.notes_ = [unfitted_note(fit_rows, fit_split)]
+    return svms
+
+
 def trained_with_audio(svms: Any) -> bool:
-    """Whether saved SVMs learnt from audio, read from the object itself: fitted, and not
-    marked by :func:`unfitted_note` (a loaded GenreSVMs; nothing else is inferred)."""
-    notes = getattr(svms, "notes_", None) or []
-    unfitted = any(str(note).startswith(NO_AUDIO_NOTE) for note in notes)
-    return hasattr(svms, "estimators_") and not unfitted
+    """Whether saved SVMs learnt from audio, read from the object itself: fitted
+    (``estimators_``) and not marked unfitted (a loaded GenreSVMs; nothing else is inferred).
+
+    The mark is the ``fitted_`` flag; files saved before it carry only the note of
+    :func:`unfitted_note`, which is read instead.
+    """
+    flagged = getattr(svms, "fitted_", None)
+    if flagged is None:
+        notes = getattr(svms, "notes_", None) or []
+        flagged = not any(str(note).startswith(NO_AUDIO_NOTE) for note in notes)
+    return hasattr(svms, "estimators_") and bool(flagged)

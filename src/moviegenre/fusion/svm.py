@@ -124,7 +124,8 @@ class GenreSVMs(BaseEstimator):
 
     Fitted attributes: ``estimators_`` (one per genre), ``best_params_`` (dict per genre, ``None``
     for a constant model), ``best_scores_`` (mean CV average precision, ``None`` likewise),
-    ``notes_`` (list of str), ``n_features_in_``, ``n_genres_``.
+    ``notes_`` (list of str), ``n_features_in_``, ``n_genres_``, ``fitted_`` (True; False on
+    SVMs the fuse stage left unfitted: moviegenre.fusion.policy.mark_unfitted).
     """
 
     def __init__(
@@ -188,6 +189,7 @@ class GenreSVMs(BaseEstimator):
             self.best_scores_.append(float(search.best_score_))
         self.n_features_in_ = X.shape[1]
         self.n_genres_ = Y.shape[1]
+        self.fitted_ = True
         return self
 
     def _check_X(self, X: np.ndarray) -> np.ndarray:

@@ -20,6 +20,32 @@ from moviegenre.logs import setup_logging
 
 #: set by DVC for a stage's command (`dvc repro`, `dvc exp run`); DVC checked the deps
 DVC_STAGE_ENV = "DVC_STAGE"
+#: the exit status of a refused input (params.yaml, a label file, a missing input file)
+EXIT_BAD_INPUT = 2
+
+
+def exit_on_bad_input(
+    program: str,
+    body: Callable[[], int | None],
+    refused: type[Exception] = RefusedInput,
+    refused_program: str | None = None,
+) -> int:
+    """`body()`'s exit status, or EXIT_BAD_INPUT with one line on stderr instead of a
+    traceback when it refuses an input (`refused`: its report, prefixed `refused_program`,
+    default `program`) or misses a file (the file, and the `dvc repro` target that makes it).
+
+    The one handler of the stage commands and of the `moviegenre` command.
+    """
+    try:
+        return int(body() or 0)
+    except refused as exc:
+        print(f"{refused_program or program}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as exc:
+        from moviegenre.producers import missing_path_message
+
+        print(f"{program}: {missing_path_message(exc.filename)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
@@ -29,24 +55,21 @@ def stage_main(stage: str, body: Callable[[dict[str, Any]], object]) -> int:
     stages it depends on, the message names the missing input and the `dvc repro` target
     that makes it. Under DVC (which checks deps itself) that look-up is skipped.
     """
-    from moviegenre.producers import missing_input, missing_path_message
+    from moviegenre.producers import missing_input
 
     setup_logging()
-    try:
+
+    def checked_run() -> int:
         config = load_params()
         if not os.environ.get(DVC_STAGE_ENV):
             missing = missing_input(stage)
             if missing:
                 print(f"{stage}: {missing}", file=sys.stderr)
-                return 2
-        body(config)
-    except RefusedInput as exc:  # params.yaml, a label file...: its report, no traceback
-        print(f"{stage}: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"{stage}: {missing_path_message(exc.filename)}", file=sys.stderr)
-        return 2
-    return 0
+                return EXIT_BAD_INPUT
+        body(config)  # a stage's result is its files: its return value is not a status
+        return 0
+
+    return exit_on_bad_input(stage, checked_run)
 
 
 def stage_parser(module: str, doc: str | None) -> argparse.ArgumentParser:

@@ -27,8 +27,8 @@ log = logging.getLogger("moviegenre.fuse")
 
 
 def visual_table(config: dict[str, Any], visual_model: str) -> Path:
-    """The visual probabilities the fusion reads: out-of-fold, or in-sample (seed)."""
-    if config["fusion"]["protocol"] == "seed":
+    """The visual probabilities the fusion reads: out-of-fold, or in-sample (original)."""
+    if config["fusion"]["protocol"] == "original":
         return paths.insample_path(visual_model)
     return paths.predictions_path(visual_model)
 

@@ -2,8 +2,8 @@
 
 Reads the model's k fold predictions and writes results/predictions/<model>.parquet:
 out-of-fold probabilities for train/valid trailers, the mean of the k fold models for test
-ones; and, beside it, the in-sample table the seed's protocol (`fusion.protocol: seed`)
-feeds to the SVMs.
+ones; and, beside it, the in-sample table that the original code's protocol
+(`fusion.protocol: original`) feeds to the SVMs.
 """
 
 from __future__ import annotations
