@@ -37,7 +37,7 @@ from moviegenre.data.safe_pickle import (
     load_array_dict,
 )
 from moviegenre.data.trailers import discover_trailers
-from moviegenre.features.extract import visual_metadata
+from moviegenre.features.shard_metadata import visual_metadata
 from moviegenre.features.shards import shard_name, shard_of, visual_table, write_table_atomic
 from moviegenre.genres import GENRES_4, GENRES_9, SPLITS
 

@@ -16,10 +16,10 @@ import numpy as np
 
 from moviegenre.features.decode import (
     TrailerError,
-    _decoded,
-    _open,
-    _origin_s,
     best_stream,
+    decode_stream,
+    open_container,
+    origin_s,
     stream_choice,
 )
 
@@ -119,12 +119,12 @@ def decode_audio_native(
     or ``decode_error`` (also when the rate or channel count changes mid-stream).
     """
     path = Path(path)
-    with _open(path) as container:
+    with open_container(path) as container:
         stream = best_stream(container, "audio")
         if stream is None:
             raise TrailerError(path, "no_audio_stream", "no audio stream in the file")
         choice = stream_choice(container, stream)
-        origin = _origin_s(container)
+        origin = origin_s(container)
         declared_end = _declared_end_s(container, stream, origin)
         stream_end = _stream_end_s(stream, origin)
         means = _ChannelMean()
@@ -134,7 +134,7 @@ def decode_audio_native(
         stop_s = None if max_seconds is None else offset_s + max_seconds
         stopped_early = False
         try:
-            for frame in _decoded(container, stream, path):
+            for frame in decode_stream(container, stream, path):
                 if first_time is None:
                     first_time = frame.time - origin if frame.time is not None else 0.0
                     rate, channels = int(frame.sample_rate), len(frame.layout.channels)
