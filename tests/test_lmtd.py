@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lmtd_fixtures import write_lmtd_style_pickle
 
 from moviegenre import paths
 from moviegenre.config import ConfigError, load_params
@@ -30,7 +31,6 @@ from moviegenre.data.lmtd import (
     lmtd_params,
     load_feature_pickle,
     update_params_file,
-    write_lmtd_style_pickle,
 )
 from moviegenre.dataset import build_dataset
 from moviegenre.dataset_files import load_dataset

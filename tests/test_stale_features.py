@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 import yaml
 from conftest import REPO, copy_repo, run, set_params
+from lmtd_fixtures import write_lmtd_style_pickle
 
 from moviegenre import paths
 from moviegenre.config import load_params
 from moviegenre.data.label_writer import write_lmtd_db
-from moviegenre.data.lmtd import import_lmtd, lmtd_params, write_lmtd_style_pickle
+from moviegenre.data.lmtd import import_lmtd, lmtd_params
 from moviegenre.dataset import DatasetError, build_dataset
 from moviegenre.dataset_files import load_dataset
 from moviegenre.features.report import write_report

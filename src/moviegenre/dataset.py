@@ -33,6 +33,7 @@ from moviegenre.features.shards import (
     read_visual_shard,
 )
 from moviegenre.genres import GENRES_9, genres_for, select_genres
+from moviegenre.logs import log_problems
 
 log = logging.getLogger("moviegenre.dataset")
 
@@ -230,10 +231,7 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     }
     text = (json.dumps(report, indent=2) + "\n").encode()
     _write_atomic(out_dir / paths.DATASET_REPORT, lambda handle: handle.write(text))
-    for key, items in problems.items():
-        if items:
-            shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
-            log.warning("%s: %d (%s)", key.replace("_", " "), len(items), shown)
+    log_problems(log, problems)
     log.info(
         "dataset: %d trailers (%s), %d frames x %d features, %d with audio",
         len(ids),

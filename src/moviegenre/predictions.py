@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +29,32 @@ def write_predictions(
     write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
-def read_predictions(path: Path, genres: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """(rows with trailer_id / split / audio_missing, probabilities [N, G] in genre order)."""
+def check_aligned(
+    path: Path, trailer_ids: Iterable[str], expected_ids: Iterable[str], rerun: str = ""
+) -> None:
+    """RuntimeError unless the rows of the table at `path` are the data set's, in its order
+    (a table a stage made before the data set changed); `rerun` says what remakes it."""
+    if list(trailer_ids) != list(expected_ids):
+        raise RuntimeError(
+            f"{path} is not aligned with the data set" + (f": rerun `{rerun}`" if rerun else "")
+        )
+
+
+def read_predictions(
+    path: Path,
+    genres: Sequence[str],
+    expected_ids: Iterable[str] | None = None,
+    rerun: str = "",
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """(rows with trailer_id / split / audio_missing, probabilities [N, G] in genre order).
+
+    With `expected_ids` (the data set's trailer ids), the rows must be those: see
+    check_aligned.
+    """
     frame = pd.read_parquet(path)
     missing = [g for g in genres if g not in frame.columns]
     if missing:
         raise ValueError(f"{path}: no probability column for {', '.join(missing)}")
+    if expected_ids is not None:
+        check_aligned(path, frame["trailer_id"], expected_ids, rerun)
     return frame, frame[list(genres)].to_numpy(dtype=np.float32)

@@ -196,21 +196,3 @@ def read_labels(path: Path) -> pd.DataFrame:
     for c, genre in enumerate(GENRES_9):
         frame[genre] = labels[order, c]
     return frame
-
-
-def read_titles(path: Path) -> dict[str, str]:
-    """Movie titles by trailer key from the ``movies`` table, for readable reports; {} if absent."""
-    with contextlib.closing(_connect_readonly(Path(path))) as conn:
-        if not _table_exists(conn, "movies"):
-            return {}
-        columns = {row[1] for row in conn.execute('PRAGMA table_info("movies")')}
-        if not {"imdbID", "Title"} <= columns:
-            return {}
-        rows = conn.execute("SELECT imdbID, Title FROM movies").fetchall()
-    titles: dict[str, str] = {}
-    for raw_id, title in rows:
-        trailer_id = _as_int(raw_id)
-        if trailer_id is None or trailer_id < 0 or title is None:
-            continue
-        titles[trailer_key(trailer_id)] = str(title)
-    return titles

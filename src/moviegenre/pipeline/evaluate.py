@@ -128,9 +128,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     test_scores: dict[str, np.ndarray] = {}
     rows_by_model: dict[str, Any] = {}
     for model in EVALUATED_MODELS:
-        rows, scores = read_predictions(paths.predictions_path(model), genres)
-        if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
-            raise RuntimeError(f"{paths.predictions_path(model)} is not aligned with the data set")
+        rows, scores = read_predictions(
+            paths.predictions_path(model), genres, data.index["trailer_id"]
+        )
         rows_by_model[model] = rows
         cut = youden_thresholds(labels[pick], scores[pick])
         thresholds[model] = {g: round(float(t), 6) for g, t in zip(genres, cut, strict=True)}
