@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from moviegenre.atomic import write_atomic
+from moviegenre.dataset_files import check_aligned
 
 
 def write_predictions(
@@ -29,17 +30,6 @@ def write_predictions(
     write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
-def check_aligned(
-    path: Path, trailer_ids: Iterable[str], expected_ids: Iterable[str], rerun: str = ""
-) -> None:
-    """RuntimeError unless the rows of the table at `path` are the data set's, in its order
-    (a table a stage made before the data set changed); `rerun` says what remakes it."""
-    if list(trailer_ids) != list(expected_ids):
-        raise RuntimeError(
-            f"{path} is not aligned with the data set" + (f": rerun `{rerun}`" if rerun else "")
-        )
-
-
 def read_predictions(
     path: Path,
     genres: Sequence[str],
@@ -49,7 +39,7 @@ def read_predictions(
     """(rows with trailer_id / split / audio_missing, probabilities [N, G] in genre order).
 
     With `expected_ids` (the data set's trailer ids), the rows must be those: see
-    check_aligned.
+    moviegenre.dataset_files.check_aligned.
     """
     frame = pd.read_parquet(path)
     missing = [g for g in genres if g not in frame.columns]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from moviegenre.atomic import write_atomic
-from moviegenre.predictions import check_aligned
+from moviegenre.dataset_files import check_aligned
 
 TEST_FOLD = -1  # the fold column of test trailers: never held out, never trained on
 NON_TEST = ("train", "valid")
