@@ -53,6 +53,15 @@ def _check_duration(path: Path, duration_s: float, min_duration_s: float, what: 
         raise _too_short(path, duration_s, min_duration_s, what)
 
 
+def _with_stream(path: Path, info: MediaInfo | None, kind: str) -> MediaInfo:
+    """The trailer's probe() (``info`` when the caller has it: a trailer is probed once);
+    TrailerError ``no_<kind>_stream`` when it has no ``kind`` ("video"/"audio") stream."""
+    info = probe(path) if info is None else info
+    if not (info.has_video if kind == "video" else info.has_audio):
+        raise TrailerError(path, f"no_{kind}_stream", f"the file has no {kind} stream")
+    return info
+
+
 def failure(exc: BaseException) -> tuple[str, str]:
     """(reason, detail) of a trailer that failed: a TrailerError's own, else ``decode_error``."""
     if isinstance(exc, TrailerError):
@@ -69,12 +78,10 @@ def decode_for_embedding(
     """(timestamps, uint8 RGB frames [count, H, W, 3], duration) of one trailer.
 
     TrailerError (no video stream, too short, truncated, undecodable) when it is unusable.
-    ``info``: the trailer's probe() when the caller has it (a trailer is probed once).
+    ``info``: the trailer's probe(), when the caller has it.
     """
     path = Path(path)
-    info = probe(path) if info is None else info
-    if not info.has_video:
-        raise TrailerError(path, "no_video_stream", "the file has no video stream")
+    info = _with_stream(path, info, "video")
     start = float(frames_cfg["start_s"])
     _check_duration(
         path, info.duration_s, max(min_duration_s, start), f"frames are taken from {start:g} s on"
@@ -105,16 +112,14 @@ def audio_features_for(
     ``min_duration_s`` (extraction.min_duration_s) makes a trailer too short for its
     frames too short for its sound as well, so both modalities agree on it. ``notes``:
     see features.sound.decode_audio_native (late audio, stream used, limit reached).
-    ``info``: the trailer's probe() when the caller has it (a trailer is probed once).
+    ``info``: the trailer's probe(), when the caller has it.
     """
     # imported here: the visual path never loads the sound code (see code_version.py)
     from moviegenre.features.audio import audio_vector, is_silent
     from moviegenre.features.sound import decode_audio
 
     path = Path(path)
-    info = probe(path) if info is None else info
-    if not info.has_audio:
-        raise TrailerError(path, "no_audio_stream", "the file has no audio stream")
+    info = _with_stream(path, info, "audio")
     offset = float(audio_cfg["offset_s"])
     if min_duration_s is not None:
         _check_duration(
