@@ -5,8 +5,8 @@ cuts) into a temporary folder, then times side by side in the same process, alte
 so that both see the same machine state:
 
   (a) ``decode_frames``: one pass, only the picked frames scaled to 224x224;
-  (b) ``decode_frames_seeking``: seek + decode to the frame, per timestamp (the seed's
-      method, as OpenCV does it).
+  (b) ``decode_frames_seeking`` (tests/seeking.py): seek + decode to the frame, per
+      timestamp (the seed's method, as OpenCV does it).
 
 Prints each run, the medians and the ratio (b)/(a). Run with
 ``.venv/bin/python benchmarks/bench_decode.py [--gop 250] [--repeats 3]``.
@@ -18,6 +18,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from fractions import Fraction
@@ -26,8 +27,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-from moviegenre.features.decode import decode_frames, decode_frames_seeking, probe
+from moviegenre.features.decode import decode_frames, probe
 from moviegenre.features.timestamps import frame_timestamps
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from seeking import decode_frames_seeking  # noqa: E402  (tests/seeking.py: the seed's way)
 
 
 def write_synthetic_trailer(

@@ -67,7 +67,9 @@ def _fabricate(work: Path, trailers: int, seed: int) -> int:
     import numpy as np
 
     from moviegenre.data.label_writer import write_lmtd_db
-    from moviegenre.data.lmtd import write_lmtd_style_pickle
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from lmtd_fixtures import write_lmtd_style_pickle  # the published file's format
 
     rng = np.random.default_rng(seed)
     ids = np.sort(rng.choice(np.arange(2, 100_000), size=trailers, replace=False))

@@ -59,7 +59,7 @@ def _trailer_copies(folder: Path, source: Path, count: int) -> dict[str, Path]:
 
 def _job_per_trailer(videos: dict[str, Path], out: Path, backbone, workers: int) -> None:
     """The shard job's loop before cross-trailer batches: one trailer per embed call."""
-    from moviegenre.features.extract import visual_metadata
+    from moviegenre.features.shard_metadata import visual_metadata
     from moviegenre.features.shards import visual_table, write_table_atomic
     from moviegenre.features.trailer import decode_ahead, decode_for_embedding
 

@@ -4,7 +4,6 @@ import logging
 from pathlib import Path
 
 from moviegenre import paths
-from moviegenre.data.trailers import screen_trailers
 from moviegenre.features.report import rows_of_this_run, write_report
 from moviegenre.logs import capture_rule_log
 
@@ -13,13 +12,12 @@ capture_rule_log(snakemake.log[0])
 rows = rows_of_this_run(
     [Path(path) for path in snakemake.input.status], paths.EXTRACTION_RUN_STARTED
 )
-# The folder entries the workflow could not take (common.smk screens them the same way).
-_, rejected = screen_trailers(snakemake.config["data"]["videos_dir"], snakemake=True)
 summary = write_report(
     rows,
     snakemake.params.trailers,
     Path(snakemake.output.report),
     Path(snakemake.output.summary),
-    rejected,
+    # the folder entries common.smk's screening left out (data.trailers.Rejected)
+    list(snakemake.params.rejected),
 )
 logging.getLogger("moviegenre.report").info(summary["text"])

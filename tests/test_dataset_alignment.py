@@ -18,8 +18,8 @@ from moviegenre.data.label_writer import write_lmtd_db
 from moviegenre.data.labels import read_labels
 from moviegenre.dataset import build_dataset
 from moviegenre.dataset_files import load_dataset
-from moviegenre.features.extract import audio_metadata, visual_metadata
 from moviegenre.features.report import write_report
+from moviegenre.features.shard_metadata import audio_metadata, visual_metadata
 from moviegenre.features.shards import audio_table, group_by_shard, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus
 from moviegenre.genres import GENRES_9

@@ -14,13 +14,13 @@ from media import (
     write_test_video,
     write_text_file,
 )
+from seeking import decode_frames_seeking
 
 from moviegenre.features.audio import is_silent
 from moviegenre.features.decode import (
     MediaInfo,
     TrailerError,
     decode_frames,
-    decode_frames_seeking,
     iter_frames_at,
     probe,
 )

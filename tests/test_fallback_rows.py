@@ -190,8 +190,10 @@ def test_no_trailer_file_is_missing_when_none_were_given(
 ) -> None:
     """LMTD-9's pickle imported alone: labels without features are reported, but no
     'labelled without trailer file' (no trailer files were given at all)."""
+    from lmtd_fixtures import write_lmtd_style_pickle
+
     from moviegenre.data.label_writer import write_lmtd_db
-    from moviegenre.data.lmtd import import_lmtd, lmtd_params, write_lmtd_style_pickle
+    from moviegenre.data.lmtd import import_lmtd, lmtd_params
     from moviegenre.dataset import build_dataset
     from moviegenre.features.report import REPORT_COLUMNS
 

@@ -22,8 +22,8 @@ from moviegenre.data.label_writer import write_lmtd_db
 from moviegenre.data.labels import LABEL_TABLE, LabelError, read_labels
 from moviegenre.dataset import DatasetError, build_dataset
 from moviegenre.dataset_files import load_dataset
-from moviegenre.features.extract import audio_metadata, visual_metadata
 from moviegenre.features.report import write_report
+from moviegenre.features.shard_metadata import audio_metadata, visual_metadata
 from moviegenre.features.shards import (
     audio_table,
     group_by_shard,

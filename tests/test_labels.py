@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lmtd_fixtures import read_titles
 
 from moviegenre.data.label_writer import write_lmtd_db
 from moviegenre.data.labels import (
@@ -15,7 +16,6 @@ from moviegenre.data.labels import (
     LABEL_TABLE,
     LabelError,
     read_labels,
-    read_titles,
 )
 from moviegenre.genres import GENRES_9
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO
+from lmtd_fixtures import write_lmtd_style_pickle
 
 from moviegenre import paths
 from moviegenre.config import ConfigError, load_params
@@ -31,7 +32,6 @@ from moviegenre.data.lmtd import (
     lmtd_params,
     load_feature_pickle,
     update_params_file,
-    write_lmtd_style_pickle,
 )
 from moviegenre.dataset import build_dataset
 from moviegenre.dataset_files import load_dataset

@@ -33,7 +33,7 @@ _OPCODES = [op for op in pickletools.opcodes]
 
 def _seeds(folder: Path) -> list[bytes]:
     """Valid pickles of the shapes the loader meets, small so mutations hit structure."""
-    from moviegenre.data.lmtd import write_lmtd_style_pickle
+    from lmtd_fixtures import write_lmtd_style_pickle
 
     rng = np.random.default_rng(SEED)
     arrays = {

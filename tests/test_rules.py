@@ -131,8 +131,8 @@ def test_too_few_trailers_with_sound_flags_every_trailer(tmp_path: Path, monkeyp
     4 to fit from): nothing is fitted, each trailer gets the fallback and the flag."""
     from moviegenre import paths
     from moviegenre.dataset_files import load_dataset
+    from moviegenre.fusion.fit import fit_and_write
     from moviegenre.fusion.svm import load_svms
-    from moviegenre.pipeline.fuse import fit_and_write
     from moviegenre.predictions import read_predictions
 
     monkeypatch.chdir(tmp_path)

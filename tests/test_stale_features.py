@@ -17,15 +17,16 @@ import numpy as np
 import pytest
 import yaml
 from helpers import REPO, copy_repo, run, set_params
+from lmtd_fixtures import write_lmtd_style_pickle
 
 from moviegenre import paths
 from moviegenre.config import load_params
 from moviegenre.data.label_writer import write_lmtd_db
-from moviegenre.data.lmtd import import_lmtd, lmtd_params, write_lmtd_style_pickle
+from moviegenre.data.lmtd import import_lmtd, lmtd_params
 from moviegenre.dataset import DatasetError, build_dataset
 from moviegenre.dataset_files import load_dataset
-from moviegenre.features.extract import audio_metadata, visual_metadata
 from moviegenre.features.report import write_report
+from moviegenre.features.shard_metadata import audio_metadata, visual_metadata
 from moviegenre.features.shards import audio_table, group_by_shard, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus
 from moviegenre.genres import GENRES_9

@@ -7,8 +7,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from lmtd_fixtures import read_titles
 
-from moviegenre.data.labels import read_labels, read_titles
+from moviegenre.data.labels import read_labels
 from moviegenre.data.synth import (
     LMTD_GENRE_COUNTS,
     LMTD_GENRES_PER_TRAILER,

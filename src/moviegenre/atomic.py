@@ -31,7 +31,12 @@ def temporary_path(path: Path, suffix: str = "") -> Path:
     return path.parent / f".{path.name}.tmp-{_host()}-{os.getpid()}-{token}{suffix}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this host may still run (also the Snakemake lock owner's).
+
+    A process of another user, or a number no process can have, counts as alive: what
+    belongs to it is kept rather than removed from under a writer that may exist.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -44,14 +49,15 @@ def _pid_alive(pid: int) -> bool:
 def writer_is_gone(leftover: Path, target: Path) -> bool:
     """Whether the process that wrote `leftover` (a temporary of `target`) has ended.
 
-    Names without host and pid come from an older version of this module: a killed write.
+    A `.tmp-<pid>` name, without host and token, is not one this module writes: no writer
+    of it can still be running, so it is taken for a killed write.
     """
     tail = leftover.name[len(f".{target.name}.tmp-") :]
     match = re.fullmatch(r"([A-Za-z0-9._]+)-(\d+)-[0-9a-f]{8}(.*)", tail, re.S)
     if match is None:
-        return re.fullmatch(r"\d+.*", tail, re.S) is not None  # old `.tmp-<pid>` form
+        return re.fullmatch(r"\d+.*", tail, re.S) is not None  # `.tmp-<pid>`
     host, pid = match.group(1), int(match.group(2))
-    return host == _host() and pid != os.getpid() and not _pid_alive(pid)
+    return host == _host() and pid != os.getpid() and not pid_alive(pid)
 
 
 def remove_stale_temporaries(path: Path) -> None:

@@ -33,6 +33,7 @@ from moviegenre.features.shards import (
     read_visual_shard,
 )
 from moviegenre.genres import GENRES_9, genres_for, select_genres
+from moviegenre.logs import log_problems
 
 log = logging.getLogger("moviegenre.dataset")
 
@@ -88,20 +89,83 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = read_labels(Path(config["data"]["labels_db"]))
-    n_shards = int(config["extraction"]["shards"])
     visual_dir = paths.visual_features_dir(config)
-    max_frames = int(config["dataset"]["max_frames"])
-
     wanted = labels["trailer_id"].tolist()
-    shards = group_by_shard(wanted, n_shards)
+    shards = group_by_shard(wanted, int(config["extraction"]["shards"]))
     # Only what the current extraction made: a shard left from another data source (the
     # demo's, before `import-lmtd`) may hold the same ids with another trailer's features.
     visual_ok, audio_ok = current_extraction(visual_dir)
-    stale: set[str] = set()
 
-    # Pass 1: which labelled trailers have visual features, how many frames, which dim.
+    frame_counts, dim, visual_meta, stale = _count_frames(shards, visual_dir, visual_ok, config)
+    problems: dict[str, list[str]] = {
+        "labelled_without_visual_features": sorted(set(wanted) - set(frame_counts))
+    }
+    labels, y, genres = _keep_labelled(config, labels, frame_counts, problems, visual_dir)
+    ids = labels["trailer_id"].tolist()
+    n_frames = min(int(config["dataset"]["max_frames"]), max(frame_counts[t] for t in ids))
+
+    arrays = _Arrays(out_dir, ids, n_frames, dim, audio_dim(config["audio"]))
+    for shard, shard_ids in shards.items():
+        arrays.fill_visual(paths.shard_file(visual_dir, shard))
+        stale |= arrays.fill_audio(paths.audio_shard(shard), shard_ids, audio_ok, config)
+    arrays.finish()
+    problems["without_audio"] = [t for t, ok in zip(ids, arrays.has_audio, strict=True) if not ok]
+    problems["stale_features_ignored"] = sorted(stale)
+
+    index = pd.DataFrame(
+        {
+            "trailer_id": ids,
+            "split": labels["split"].to_numpy(),
+            "n_frames": [min(frame_counts[t], n_frames) for t in ids],
+            "has_audio": arrays.has_audio,
+            "silent": arrays.silent,
+        }
+    )
+    for column, genre in enumerate(genres):
+        index[genre] = y[:, column].astype(np.uint8)
+    _write_atomic(out_dir / paths.DATASET_AUDIO, lambda handle: np.save(handle, arrays.audio))
+    _write_atomic(
+        out_dir / paths.DATASET_INDEX, lambda handle: index.to_parquet(handle, index=False)
+    )
+    problems.update(_unmatched_files(wanted, problems["labelled_without_visual_features"]))
+
+    report = {
+        "genres": list(genres),
+        "n_trailers": len(ids),
+        "splits": {s: int((index["split"] == s).sum()) for s in ("train", "valid", "test")},
+        "positives": {g: int(index[g].sum()) for g in genres},
+        "n_frames": n_frames,
+        "dim": dim,
+        "visual_features": str(visual_dir),
+        "visual_metadata": visual_meta,
+        "with_audio": int(arrays.has_audio.sum()),
+        "silent_audio": int(arrays.silent.sum()),
+        "problems": problems,
+    }
+    text = (json.dumps(report, indent=2) + "\n").encode()
+    _write_atomic(out_dir / paths.DATASET_REPORT, lambda handle: handle.write(text))
+    log_problems(log, problems)
+    log.info(
+        "dataset: %d trailers (%s), %d frames x %d features, %d with audio",
+        len(ids),
+        ", ".join(f"{k} {v}" for k, v in report["splits"].items()),
+        n_frames,
+        dim,
+        report["with_audio"],
+    )
+    return report
+
+
+def _count_frames(
+    shards: dict[str, list[str]],
+    visual_dir: Path,
+    visual_ok: set[str] | None,
+    config: dict[str, Any],
+) -> tuple[dict[str, int], int | None, dict | None, set[str]]:
+    """Pass 1: (frames per labelled trailer with current visual features, their width, the
+    shards' metadata, labelled ids whose rows the current extraction did not make)."""
     frame_counts: dict[str, int] = {}
-    dim, visual_meta = None, None
+    dim, visual_meta, stale = None, None, set()
     for shard in shards:
         path = paths.shard_file(visual_dir, shard)
         if not path.exists():
@@ -119,20 +183,28 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
         for entry in counts:
             if entry["values"] in current:
                 frame_counts[entry["values"]] = int(entry["counts"])
-    problems: dict[str, list[str]] = {
-        "labelled_without_visual_features": sorted(set(wanted) - set(frame_counts))
-    }
+    return frame_counts, dim, visual_meta, stale
 
+
+def _keep_labelled(
+    config: dict[str, Any],
+    labels: pd.DataFrame,
+    frame_counts: dict[str, int],
+    problems: dict[str, list[str]],
+    visual_dir: Path,
+) -> tuple[pd.DataFrame, np.ndarray, tuple[str, ...]]:
+    """(label rows kept, their genre matrix, the genres): trailers with visual features and
+    a genre of the configured setting; DatasetError when none is left."""
+    n_labelled = len(labels)
     labels = labels[labels["trailer_id"].isin(frame_counts)].reset_index(drop=True)
     n_genres = int(config["dataset"]["genres"])
     y, keep = select_genres(labels[list(GENRES_9)].to_numpy(), n_genres)
     problems["dropped_no_genre_of_the_four"] = labels.loc[~keep, "trailer_id"].tolist()
     labels = labels[keep].reset_index(drop=True)
-    genres = genres_for(n_genres)
     if labels.empty:
         dropped = problems["dropped_no_genre_of_the_four"]
         raise DatasetError(
-            f"nothing left after joining labels and features: {len(wanted)} labelled trailers, "
+            f"nothing left after joining labels and features: {n_labelled} labelled trailers, "
             f"{len(frame_counts)} of them with visual features"
             + (f", {len(dropped)} without any of the 4 genres" if dropped else "")
             + f" (features read from {visual_dir}). "
@@ -140,31 +212,45 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
             "Run `snakemake` (or `dvc repro features`) first, and see "
             f"{paths.EXTRACTION_REPORT} for trailers that failed."
         )
-    ids = labels["trailer_id"].tolist()
-    row_of = {trailer_id: i for i, trailer_id in enumerate(ids)}
-    n_frames = min(max_frames, max(frame_counts[t] for t in ids))
+    return labels, y, genres_for(n_genres)
 
-    # Pass 2: fill the memory-mapped array shard by shard (one shard in memory at a time).
-    visual_path = out_dir / paths.DATASET_VISUAL
-    remove_stale_temporaries(visual_path)
-    tmp_visual = temporary_path(visual_path)
-    visual = np.lib.format.open_memmap(
-        tmp_visual, mode="w+", dtype=np.float16, shape=(len(ids), n_frames, dim)
-    )
-    audio = np.zeros((len(ids), audio_dim(config["audio"])), dtype=np.float32)
-    has_audio = np.zeros(len(ids), dtype=bool)
-    silent = np.zeros(len(ids), dtype=bool)
-    for shard in shards:
-        path = paths.shard_file(visual_dir, shard)
-        if path.exists():
-            vis = read_visual_shard(path)
-            for i, trailer_id in enumerate(vis.trailer_ids):
-                row = row_of.get(trailer_id)
-                if row is not None:
-                    frames = vis.of(i)[:n_frames]
-                    visual[row, : len(frames)] = frames
-        audio_path = paths.audio_shard(shard)
-        if audio_path.exists() and audio_ok & set(shards[shard]):
+
+class _Arrays:
+    """Pass 2: the data set's arrays, filled shard by shard (one shard in memory at a time);
+    the visual one is memory-mapped under a temporary name until finish()."""
+
+    def __init__(self, out_dir: Path, ids: list[str], n_frames: int, dim: int, width: int) -> None:
+        self.row_of = {trailer_id: i for i, trailer_id in enumerate(ids)}
+        self.n_frames = n_frames
+        self.visual_path = out_dir / paths.DATASET_VISUAL
+        remove_stale_temporaries(self.visual_path)
+        self.tmp_visual = temporary_path(self.visual_path)
+        self.visual = np.lib.format.open_memmap(
+            self.tmp_visual, mode="w+", dtype=np.float16, shape=(len(ids), n_frames, dim)
+        )
+        self.audio = np.zeros((len(ids), width), dtype=np.float32)
+        self.has_audio = np.zeros(len(ids), dtype=bool)
+        self.silent = np.zeros(len(ids), dtype=bool)
+
+    def fill_visual(self, path: Path) -> None:
+        """The first n_frames frames of each kept trailer of a visual shard (zero padded)."""
+        if not path.exists():
+            return
+        vis = read_visual_shard(path)
+        for i, trailer_id in enumerate(vis.trailer_ids):
+            row = self.row_of.get(trailer_id)
+            if row is not None:
+                frames = vis.of(i)[: self.n_frames]
+                self.visual[row, : len(frames)] = frames
+
+    def fill_audio(
+        self, audio_path: Path, shard_ids: list[str], audio_ok: set[str], config: dict[str, Any]
+    ) -> set[str]:
+        """The vectors of an audio shard's current rows; returns the kept trailers whose rows
+        the current extraction did not make (stale, not joined)."""
+        stale: set[str] = set()
+        row_of = self.row_of
+        if audio_path.exists() and audio_ok & set(shard_ids):
             a_ids, vectors, quiet, a_meta = read_audio_shard(audio_path)
             check_settings(audio_path, a_meta, config)
             for trailer_id, vector, is_quiet in zip(a_ids, vectors, quiet, strict=True):
@@ -172,35 +258,23 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
                 if row is not None and trailer_id not in audio_ok:
                     stale.add(trailer_id)
                 elif row is not None:
-                    audio[row], has_audio[row], silent[row] = vector, True, is_quiet
+                    self.audio[row], self.has_audio[row], self.silent[row] = vector, True, is_quiet
         elif audio_path.exists():  # a leftover: only its ids, to report them
             with contextlib.suppress(CorruptShardError):
                 table, _ = read_table_checked(audio_path, columns=["trailer_id"])
                 stale |= set(table.column("trailer_id").to_pylist()) & set(row_of)
-    visual.flush()
-    del visual
-    os.replace(tmp_visual, visual_path)
-    problems["without_audio"] = [t for t, ok in zip(ids, has_audio, strict=True) if not ok]
-    problems["stale_features_ignored"] = sorted(stale)
+        return stale
 
-    index = pd.DataFrame(
-        {
-            "trailer_id": ids,
-            "split": labels["split"].to_numpy(),
-            "n_frames": [min(frame_counts[t], n_frames) for t in ids],
-            "has_audio": has_audio,
-            "silent": silent,
-        }
-    )
-    for column, genre in enumerate(genres):
-        index[genre] = y[:, column].astype(np.uint8)
-    _write_atomic(out_dir / paths.DATASET_AUDIO, lambda handle: np.save(handle, audio))
-    _write_atomic(
-        out_dir / paths.DATASET_INDEX, lambda handle: index.to_parquet(handle, index=False)
-    )
+    def finish(self) -> None:
+        """Flush the visual array and give it its real name."""
+        self.visual.flush()
+        del self.visual
+        os.replace(self.tmp_visual, self.visual_path)
 
-    # Files with features or extraction rows but no label (e.g. new trailers to predict),
-    # and labels without features whose trailer file was not even found.
+
+def _unmatched_files(wanted: list[str], without_visual: list[str]) -> dict[str, list[str]]:
+    """Files with features or extraction rows but no label (e.g. new trailers to predict),
+    and labels without features whose trailer file was not even found."""
     report_csv = paths.EXTRACTION_REPORT
     unlabelled: list[str] = []
     no_file: list[str] = []
@@ -209,37 +283,5 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
         unlabelled = sorted(extracted - set(wanted))
         # (no trailer file at all, e.g. LMTD-9's features imported alone: nothing to report)
         if extracted:
-            no_file = [
-                t for t in problems["labelled_without_visual_features"] if t not in extracted
-            ]
-    problems["files_without_labels"] = unlabelled
-    problems["labelled_without_trailer_file"] = no_file
-
-    report = {
-        "genres": list(genres),
-        "n_trailers": len(ids),
-        "splits": {s: int((index["split"] == s).sum()) for s in ("train", "valid", "test")},
-        "positives": {g: int(index[g].sum()) for g in genres},
-        "n_frames": n_frames,
-        "dim": dim,
-        "visual_features": str(visual_dir),
-        "visual_metadata": visual_meta,
-        "with_audio": int(has_audio.sum()),
-        "silent_audio": int(silent.sum()),
-        "problems": problems,
-    }
-    text = (json.dumps(report, indent=2) + "\n").encode()
-    _write_atomic(out_dir / paths.DATASET_REPORT, lambda handle: handle.write(text))
-    for key, items in problems.items():
-        if items:
-            shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
-            log.warning("%s: %d (%s)", key.replace("_", " "), len(items), shown)
-    log.info(
-        "dataset: %d trailers (%s), %d frames x %d features, %d with audio",
-        len(ids),
-        ", ".join(f"{k} {v}" for k, v in report["splits"].items()),
-        n_frames,
-        dim,
-        report["with_audio"],
-    )
-    return report
+            no_file = [t for t in without_visual if t not in extracted]
+    return {"files_without_labels": unlabelled, "labelled_without_trailer_file": no_file}

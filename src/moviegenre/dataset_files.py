@@ -8,6 +8,7 @@ the label reader or the Parquet shards reruns the dataset stage and not the 12 f
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,3 +49,14 @@ def load_dataset(directory: Path = paths.DATASET, mmap: bool = True) -> Dataset:
     if len(index) != len(visual) or len(index) != len(audio):
         raise DatasetError(f"{directory}: index, visual and audio arrays disagree in length")
     return Dataset(index, visual, audio, tuple(report["genres"]))
+
+
+def check_aligned(
+    path: Path, trailer_ids: Iterable[str], expected_ids: Iterable[str], rerun: str = ""
+) -> None:
+    """RuntimeError unless the rows of the table at `path` are the data set's, in its order
+    (a table a stage made before the data set changed); `rerun` says what remakes it."""
+    if list(trailer_ids) != list(expected_ids):
+        raise RuntimeError(
+            f"{path} is not aligned with the data set" + (f": rerun `{rerun}`" if rerun else "")
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -40,3 +41,16 @@ def capture_rule_log(log_file: str | Path, level: int = logging.INFO) -> None:
     os.dup2(fd, sys.stderr.fileno())
     os.close(fd)
     setup_logging(level=level)
+
+
+def log_problems(
+    logger: logging.Logger, problems: Mapping[str, Sequence[str]], prefix: str = ""
+) -> None:
+    """A warning per kind of problem that has items: how many, and the first ten ids.
+
+    The full lists go to the report file beside the log; the log line only points at them.
+    """
+    for key, items in problems.items():
+        if items:
+            shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
+            logger.warning(prefix + "%s: %d (%s)", key.replace("_", " "), len(items), shown)

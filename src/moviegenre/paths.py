@@ -87,10 +87,6 @@ def shard_log(kind: str, shard: str) -> Path:
     return LOGS / kind / f"shard-{shard}.log"
 
 
-def visual_shard(config: dict[str, Any], shard: str) -> Path:
-    return shard_file(visual_features_dir(config), shard)
-
-
 def audio_shard(shard: str) -> Path:
     return shard_file(AUDIO_FEATURES, shard)
 

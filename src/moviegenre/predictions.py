@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from moviegenre.atomic import write_atomic
+from moviegenre.dataset_files import check_aligned
 
 
 def write_predictions(
@@ -29,10 +30,21 @@ def write_predictions(
     write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
-def read_predictions(path: Path, genres: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """(rows with trailer_id / split / audio_missing, probabilities [N, G] in genre order)."""
+def read_predictions(
+    path: Path,
+    genres: Sequence[str],
+    expected_ids: Iterable[str] | None = None,
+    rerun: str = "",
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """(rows with trailer_id / split / audio_missing, probabilities [N, G] in genre order).
+
+    With `expected_ids` (the data set's trailer ids), the rows must be those: see
+    moviegenre.dataset_files.check_aligned.
+    """
     frame = pd.read_parquet(path)
     missing = [g for g in genres if g not in frame.columns]
     if missing:
         raise ValueError(f"{path}: no probability column for {', '.join(missing)}")
+    if expected_ids is not None:
+        check_aligned(path, frame["trailer_id"], expected_ids, rerun)
     return frame, frame[list(genres)].to_numpy(dtype=np.float32)

@@ -13,18 +13,10 @@ import os
 import socket
 from pathlib import Path
 
+from moviegenre.atomic import pid_alive
+
 STATE = Path(".snakemake")
 OWNER_FILE = STATE / "moviegenre-lock-owner"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def record_owner(workdir: Path = Path(".")) -> None:
@@ -49,7 +41,7 @@ def clear_stale_locks(workdir: Path = Path(".")) -> bool:
         pid_number = int(pid)
     except ValueError:
         return False
-    if host != socket.gethostname() or _alive(pid_number):
+    if host != socket.gethostname() or pid_alive(pid_number):
         return False
     locks = list((workdir / STATE / "locks").glob("*"))
     for lock in locks:

@@ -20,13 +20,10 @@ import numpy as np
 import pandas as pd
 
 from moviegenre.atomic import write_atomic
+from moviegenre.dataset_files import check_aligned
 
 TEST_FOLD = -1  # the fold column of test trailers: never held out, never trained on
 NON_TEST = ("train", "valid")
-
-
-def fold_ids(k: int) -> list[int]:
-    return list(range(int(k)))
 
 
 def assign_folds(splits: np.ndarray, labels: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -80,8 +77,7 @@ def write_folds(path: Path, trailer_ids: pd.Series, splits: pd.Series, folds: np
 def read_folds(path: Path, trailer_ids: pd.Series) -> np.ndarray:
     """The fold column, checked to be aligned with the data set's rows."""
     frame = pd.read_parquet(path)
-    if frame["trailer_id"].tolist() != list(trailer_ids):
-        raise RuntimeError(f"{path} is not aligned with the data set: rerun `dvc repro folds`")
+    check_aligned(path, frame["trailer_id"], trailer_ids, rerun="dvc repro folds")
     return frame["fold"].to_numpy(dtype=np.int64)
 
 

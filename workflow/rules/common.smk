@@ -1,5 +1,4 @@
 # Helpers shared by the rules: validated config, trailer discovery and stable shards.
-import hashlib
 import json
 import sys
 import time
@@ -54,13 +53,6 @@ wildcard_constraints:
 def shard_videos(wildcards):
     """The video files of one shard (a list, so names with spaces need no shell quoting)."""
     return [str(TRAILERS[trailer_id]) for trailer_id in SHARDS[wildcards.shard]]
-
-
-def rejected_digest(rejected):
-    """A digest of the rejected folder entries: a rerun trigger for the report that holds
-    no file name (a name with braces in a param would be read as a wildcard)."""
-    text = "\n".join(f"{entry.name}\0{entry.reason}" for entry in rejected)
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def status_files(wildcards=None):

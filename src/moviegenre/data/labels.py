@@ -117,67 +117,18 @@ def read_labels(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     problems: list[str] = []
-    with contextlib.closing(_connect_readonly(path)) as conn:
-        if not _table_exists(conn, LABEL_TABLE):
-            raise LabelError(f"{path} has no table {LABEL_TABLE!r}")
-        columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{LABEL_TABLE}")')]
-        for needed in ("id", "set"):
-            if needed not in columns:
-                problems.append(f"table {LABEL_TABLE} has no column {needed!r}")
-        genre_like = [c for c in columns if len(c) > 2 and c.startswith("is") and c[2].isupper()]
-        unknown = [c for c in genre_like if c not in GENRE_COLUMNS]
-        if unknown:
-            problems.append(
-                f"table {LABEL_TABLE} has genre columns not in the vocabulary: "
-                f"{', '.join(unknown)} (known: {', '.join(GENRE_COLUMNS)})"
-            )
-        missing = [c for c in GENRE_COLUMNS if c not in columns]
-        if missing:
-            problems.append(f"table {LABEL_TABLE} lacks genre columns: {', '.join(missing)}")
-        # rows are checked on the columns that exist, so their problems are listed too
-        present = [c for c in ("id", "set", *GENRE_COLUMNS) if c in columns]
-        selected = ", ".join(["rowid", *(f'"{c}"' for c in present)])
-        rows = [
-            dict(zip(["rowid", *present], row, strict=True))
-            for row in conn.execute(f"SELECT {selected} FROM {LABEL_TABLE}")
-        ]
-
+    rows = _label_rows(path, problems)
     keys: list[str] = []
     rowids: list[int] = []
     numeric_ids: list[int] = []
     split_names: list[str] = []
     labels = np.zeros((len(rows), len(GENRES_9)), dtype=np.uint8)
     for r, row in enumerate(rows):
-        rowid, raw_id = row["rowid"], row.get("id")
-        trailer_id = _as_int(raw_id) if "id" in row else None
-        if "id" in row and (trailer_id is None or trailer_id < 0):
-            shown = "NULL" if raw_id is None else repr(raw_id)
-            problems.append(f"row {rowid} of {LABEL_TABLE} has id={shown}; expected an integer")
+        trailer_id, split = _check_row(row, labels[r], problems)
         valid_id = trailer_id is not None and trailer_id >= 0
-        name = f"id {trailer_key(trailer_id)}" if valid_id else f"row {rowid}"
-        split = None
-        if "set" in row:
-            raw_set = row["set"]
-            split = _as_int(raw_set)
-            if raw_set is None:
-                problems.append(f"{name} is in no split (set=NULL)")
-            elif split not in (0, 1, 2):
-                problems.append(
-                    f"{name} has set={raw_set!r}; expected 0 (train), 1 (valid) or 2 (test)"
-                )
-        for c, column in enumerate(GENRE_COLUMNS):
-            if column not in row:
-                continue
-            value = row[column]
-            v = None if isinstance(value, str) else _as_int(value)
-            if v not in (0, 1):
-                shown = "NULL" if value is None else repr(value)
-                problems.append(f"{name}: {column}={shown} is not 0/1")
-            else:
-                labels[r, c] = v
         if valid_id:
             keys.append(trailer_key(trailer_id))
-            rowids.append(int(rowid))
+            rowids.append(int(row["rowid"]))
         numeric_ids.append(trailer_id if valid_id else -1)
         split_names.append(SPLITS[split] if split in (0, 1, 2) else "")
     duplicated = _duplicates(keys, rowids)
@@ -198,19 +149,63 @@ def read_labels(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_titles(path: Path) -> dict[str, str]:
-    """Movie titles by trailer key from the ``movies`` table, for readable reports; {} if absent."""
-    with contextlib.closing(_connect_readonly(Path(path))) as conn:
-        if not _table_exists(conn, "movies"):
-            return {}
-        columns = {row[1] for row in conn.execute('PRAGMA table_info("movies")')}
-        if not {"imdbID", "Title"} <= columns:
-            return {}
-        rows = conn.execute("SELECT imdbID, Title FROM movies").fetchall()
-    titles: dict[str, str] = {}
-    for raw_id, title in rows:
-        trailer_id = _as_int(raw_id)
-        if trailer_id is None or trailer_id < 0 or title is None:
+def _label_rows(path: Path, problems: list[str]) -> list[dict]:
+    """The label table's rows (rowid and the columns that exist); its column problems are
+    added to ``problems`` (LabelError at once when there is no label table)."""
+    with contextlib.closing(_connect_readonly(path)) as conn:
+        if not _table_exists(conn, LABEL_TABLE):
+            raise LabelError(f"{path} has no table {LABEL_TABLE!r}")
+        columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{LABEL_TABLE}")')]
+        for needed in ("id", "set"):
+            if needed not in columns:
+                problems.append(f"table {LABEL_TABLE} has no column {needed!r}")
+        genre_like = [c for c in columns if len(c) > 2 and c.startswith("is") and c[2].isupper()]
+        unknown = [c for c in genre_like if c not in GENRE_COLUMNS]
+        if unknown:
+            problems.append(
+                f"table {LABEL_TABLE} has genre columns not in the vocabulary: "
+                f"{', '.join(unknown)} (known: {', '.join(GENRE_COLUMNS)})"
+            )
+        missing = [c for c in GENRE_COLUMNS if c not in columns]
+        if missing:
+            problems.append(f"table {LABEL_TABLE} lacks genre columns: {', '.join(missing)}")
+        # rows are checked on the columns that exist, so their problems are listed too
+        present = [c for c in ("id", "set", *GENRE_COLUMNS) if c in columns]
+        selected = ", ".join(["rowid", *(f'"{c}"' for c in present)])
+        return [
+            dict(zip(["rowid", *present], row, strict=True))
+            for row in conn.execute(f"SELECT {selected} FROM {LABEL_TABLE}")
+        ]
+
+
+def _check_row(row: dict, labels: np.ndarray, problems: list[str]) -> tuple[int | None, int | None]:
+    """(trailer id, split number) of one label row, as found; its genre values go to
+    ``labels`` (the row's uint8 [9]) and what is wrong with it to ``problems``."""
+    rowid, raw_id = row["rowid"], row.get("id")
+    trailer_id = _as_int(raw_id) if "id" in row else None
+    if "id" in row and (trailer_id is None or trailer_id < 0):
+        shown = "NULL" if raw_id is None else repr(raw_id)
+        problems.append(f"row {rowid} of {LABEL_TABLE} has id={shown}; expected an integer")
+    valid_id = trailer_id is not None and trailer_id >= 0
+    name = f"id {trailer_key(trailer_id)}" if valid_id else f"row {rowid}"
+    split = None
+    if "set" in row:
+        raw_set = row["set"]
+        split = _as_int(raw_set)
+        if raw_set is None:
+            problems.append(f"{name} is in no split (set=NULL)")
+        elif split not in (0, 1, 2):
+            problems.append(
+                f"{name} has set={raw_set!r}; expected 0 (train), 1 (valid) or 2 (test)"
+            )
+    for c, column in enumerate(GENRE_COLUMNS):
+        if column not in row:
             continue
-        titles[trailer_key(trailer_id)] = str(title)
-    return titles
+        value = row[column]
+        v = None if isinstance(value, str) else _as_int(value)
+        if v not in (0, 1):
+            shown = "NULL" if value is None else repr(value)
+            problems.append(f"{name}: {column}={shown} is not 0/1")
+        else:
+            labels[c] = v
+    return trailer_id, split

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import struct
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,9 +36,10 @@ from moviegenre.data.safe_pickle import (
     load_array_dict,
 )
 from moviegenre.data.trailers import discover_trailers
-from moviegenre.features.extract import visual_metadata
+from moviegenre.features.shard_metadata import visual_metadata
 from moviegenre.features.shards import shard_name, shard_of, visual_table, write_table_atomic
 from moviegenre.genres import GENRES_4, GENRES_9, SPLITS
+from moviegenre.logs import log_problems
 
 log = logging.getLogger("moviegenre.lmtd")
 
@@ -87,82 +87,6 @@ def load_feature_pickle(path: Path) -> dict[str, np.ndarray]:
             raise FeaturePickleError(f"{path}: feature key {name!r} appears twice")
         features[name] = value
     return dict(sorted(features.items()))
-
-
-def write_lmtd_style_pickle(path: Path, features: Mapping[str, np.ndarray]) -> None:
-    """Write arrays as Python 2's cPickle (protocol 2) wrote LMTD-9's pickle with numpy 1.x.
-
-    Byte-string keys and payloads (SHORT_BINSTRING / BINSTRING), ``numpy.core.multiarray
-    ._reconstruct`` globals and memo references, as in the published file: fabricated
-    data for tests and benchmarks takes the same path as the real thing.
-    """
-    path = Path(path)
-    memo = {"n": 0}
-
-    def put() -> bytes:
-        memo["n"] += 1
-        n = memo["n"]
-        return b"q" + bytes([n]) if n < 256 else b"r" + struct.pack("<I", n)
-
-    def get(n: int) -> bytes:
-        return b"h" + bytes([n]) if n < 256 else b"j" + struct.pack("<I", n)
-
-    def py2_str(data: bytes) -> bytes:
-        if len(data) < 256:
-            return b"U" + bytes([len(data)]) + data
-        return b"T" + struct.pack("<i", len(data)) + data
-
-    def py2_int(value: int) -> bytes:
-        if value < 256:
-            return b"K" + bytes([value])
-        return b"M" + struct.pack("<H", value) if value < 65536 else b"J" + struct.pack("<i", value)
-
-    def py2_tuple(parts: list[bytes]) -> bytes:
-        if 1 <= len(parts) <= 3:
-            return b"".join(parts) + b"\x85\x86\x87"[len(parts) - 1 : len(parts)]
-        return b"(" + b"".join(parts) + b"t"
-
-    items = list(features.items())
-    globals_at: dict[bytes, int] = {}
-    dtypes_at: dict[str, int] = {}
-
-    def glob(text: bytes) -> bytes:
-        if text in globals_at:
-            return get(globals_at[text])
-        out = b"c" + text + put()
-        globals_at[text] = memo["n"]
-        return out
-
-    with open(path, "wb") as out:
-        out.write(b"\x80\x02}" + put())
-        for start in range(0, max(len(items), 1), 1000):  # cPickle's SETITEMS batches
-            batch = items[start : start + 1000]
-            if not batch:
-                break
-            out.write(b"(")
-            for key, value in batch:
-                arr = np.ascontiguousarray(value)
-                if arr.dtype.kind not in "biuf":
-                    raise TypeError(f"{key}: only numeric arrays can be written, not {arr.dtype}")
-                if arr.dtype.byteorder == ">":
-                    arr = arr.astype(arr.dtype.newbyteorder("<"))
-                code, order = arr.dtype.str[1:], "|" if arr.dtype.str[0] == "|" else "<"
-                key_bytes = key.encode("latin1") if isinstance(key, str) else bytes(key)
-                out.write(py2_str(key_bytes) + (put() if len(key_bytes) > 1 else b""))
-                out.write(glob(b"numpy.core.multiarray\n_reconstruct\n"))
-                out.write(glob(b"numpy\nndarray\n") + b"K\x00\x85U\x01b\x87R" + put())
-                out.write(b"(K\x01" + py2_tuple([py2_int(d) for d in arr.shape]) + put())
-                if code in dtypes_at:
-                    out.write(get(dtypes_at[code]))
-                else:
-                    out.write(glob(b"numpy\ndtype\n") + py2_str(code.encode()) + put())
-                    out.write(b"K\x00K\x01\x87R" + put())
-                    dtypes_at[code] = memo["n"]
-                    out.write(b"(K\x03" + py2_str(order.encode()) + b"NNN")
-                    out.write(b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t" + put() + b"b")
-                out.write(b"\x89" + py2_str(arr.tobytes()) + put() + b"tb")
-            out.write(b"u")
-        out.write(b".")
 
 
 # ---- import ------------------------------------------------------------------------------
@@ -352,34 +276,12 @@ def import_lmtd(
     Order matters: labels are validated (LabelError), the videos folder checked and the
     pickle loaded through the allow-list (UnsafePickleError) before anything is written.
     """
-    if n_shards < 1:
-        raise LmtdImportError(f"n_shards must be at least 1, got {n_shards}")
-    if max_frames < 1:
-        raise LmtdImportError(f"max_frames must be at least 1, got {max_frames}")
-    if features_pickle is None and videos_dir is None:
-        raise LmtdImportError("nothing to import: give the feature pickle, a videos folder or both")
+    _check_arguments(n_shards, max_frames, features_pickle, videos_dir)
     db, out_root = Path(db), Path(out_root)
+    videos_dir = None if videos_dir is None else Path(videos_dir)
     labels = read_labels(db)
     labelled = labels["trailer_id"].tolist()
-    labelled_set = set(labelled)
-
-    videos: dict[str, Any] | None = None
-    has_video = np.zeros(len(labelled), dtype=bool)
-    if videos_dir is not None:
-        videos_dir = Path(videos_dir)
-        if not videos_dir.is_dir():
-            raise LmtdImportError(f"videos folder {videos_dir} does not exist")
-        found = discover_trailers(videos_dir)
-        videos = {
-            "dir": str(videos_dir),
-            "files": len(found),
-            "mp4_of_labelled": sum(
-                1 for t in labelled if t in found and found[t].name == f"{t}.mp4"
-            ),
-            "labelled_without_video": sorted(labelled_set - set(found)),
-            "videos_without_labels": sorted(set(found) - labelled_set),
-        }
-        has_video = np.array([t in found for t in labelled], dtype=bool)
+    videos, has_video = _videos_of(videos_dir, labelled)
 
     features: dict[str, Any] | None = None
     if features_pickle is not None:
@@ -397,52 +299,26 @@ def import_lmtd(
         "max_frames": max_frames,
     }
     columns: dict[str, np.ndarray] = {"labelled": np.ones(len(labelled), dtype=bool)}
-    written: list[Path] = []
-    n_entries = n_imported = n_with_features = 0
+    imported = _Imported()
     if features is not None:
-        n_entries = len(features)
         shards_dir = out_root / paths.VISUAL_FEATURES / paths.LMTD_VISUAL_NAME
-        written, problem_of, frames, key_problems, shapes = _write_shards(
-            features, n_shards, shards_dir, max_frames
+        imported = _import_features(
+            features, labels, n_shards, shards_dir, max_frames, problems, details
         )
-        features = None
-        stale = _remove_stale_shards(shards_dir, written) if shards_dir.is_dir() else []
-        for kind in MALFORMED_KINDS:
-            problems[kind] = sorted(t for t, p in problem_of.items() if p == kind)
-        problems.update(key_problems)
-        imported = set(frames)
-        problems["labelled_without_features"] = sorted(labelled_set - imported)
-        problems["features_without_labels"] = sorted(imported - labelled_set)
-        has_features = np.array([t in imported for t in labelled], dtype=bool)
-        columns["with_features"] = has_features
-        four = labels[list(GENRES_4)].to_numpy().any(axis=1)
-        counts = np.array(sorted(frames.values()), dtype=np.int64)
-        n_imported, n_with_features = len(frames), int(has_features.sum())
-        details.update(
-            visual_features_dir=str(paths.VISUAL_FEATURES / paths.LMTD_VISUAL_NAME),
-            shards_written=[p.name for p in written],
-            stale_shards_removed=stale,
-            timestamps=TIMESTAMPS_NOTE,
-            frames={
-                "min": int(counts.min()) if len(counts) else None,
-                "median": float(np.median(counts)) if len(counts) else None,
-                "max": int(counts.max()) if len(counts) else None,
-                "truncated_to_max_frames": int((counts > max_frames).sum()),
-            },
-            malformed_shapes=dict(sorted(shapes.items())),
-            four_genres_with_features=int((four & has_features).sum()),
-        )
+        features = None  # the shards hold them now: let the arrays go
+        columns["with_features"] = imported.has_features
     if videos is not None:
         columns["with_video"] = has_video
         problems["labelled_without_video"] = videos.pop("labelled_without_video")
         problems["videos_without_labels"] = videos.pop("videos_without_labels")
         details["videos"] = videos
     splits, genres = _counts(labels, columns)
+    with_features = features_pickle is not None
     details["counts"] = {
         "labelled": len(labelled),
-        "feature_entries": n_entries if features_pickle is not None else None,
-        "imported": n_imported if features_pickle is not None else None,
-        "labelled_with_features": n_with_features if features_pickle is not None else None,
+        "feature_entries": imported.n_entries if with_features else None,
+        "imported": imported.n_imported if with_features else None,
+        "labelled_with_features": imported.n_labelled if with_features else None,
         "labelled_with_video": int(has_video.sum()) if videos is not None else None,
     }
     details["splits"] = splits
@@ -451,21 +327,107 @@ def import_lmtd(
 
     report_path = out_root / IMPORT_REPORT
     write_json_atomic(report_path, details)
-    for key, items in problems.items():
-        if items:
-            shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
-            log.warning("lmtd import: %s: %d (%s)", key.replace("_", " "), len(items), shown)
+    log_problems(log, problems, "lmtd import: ")
     return ImportReport(
         report_path=report_path,
         n_labelled=len(labelled),
-        n_feature_entries=n_entries,
-        n_imported=n_imported,
-        n_labelled_with_features=n_with_features,
+        n_feature_entries=imported.n_entries,
+        n_imported=imported.n_imported,
+        n_labelled_with_features=imported.n_labelled,
         n_videos=int(has_video.sum()) if videos is not None else None,
-        shards=written,
+        shards=imported.written,
         problems=problems,
         details=details,
     )
+
+
+def _check_arguments(
+    n_shards: int, max_frames: int, features_pickle: Path | None, videos_dir: Path | None
+) -> None:
+    if n_shards < 1:
+        raise LmtdImportError(f"n_shards must be at least 1, got {n_shards}")
+    if max_frames < 1:
+        raise LmtdImportError(f"max_frames must be at least 1, got {max_frames}")
+    if features_pickle is None and videos_dir is None:
+        raise LmtdImportError("nothing to import: give the feature pickle, a videos folder or both")
+
+
+def _videos_of(
+    videos_dir: Path | None, labelled: list[str]
+) -> tuple[dict[str, Any] | None, np.ndarray]:
+    """(what the videos folder holds for the report, or None without one; whether each
+    labelled trailer has a video)."""
+    has_video = np.zeros(len(labelled), dtype=bool)
+    if videos_dir is None:
+        return None, has_video
+    if not videos_dir.is_dir():
+        raise LmtdImportError(f"videos folder {videos_dir} does not exist")
+    found = discover_trailers(videos_dir)
+    labelled_set = set(labelled)
+    videos = {
+        "dir": str(videos_dir),
+        "files": len(found),
+        "mp4_of_labelled": sum(1 for t in labelled if t in found and found[t].name == f"{t}.mp4"),
+        "labelled_without_video": sorted(labelled_set - set(found)),
+        "videos_without_labels": sorted(set(found) - labelled_set),
+    }
+    return videos, np.array([t in found for t in labelled], dtype=bool)
+
+
+@dataclass
+class _Imported:
+    """What the feature pickle gave: shards written, entries read and imported, labelled
+    trailers with features (which of them: ``has_features``, in label order)."""
+
+    written: list[Path] = field(default_factory=list)
+    n_entries: int = 0
+    n_imported: int = 0
+    n_labelled: int = 0
+    has_features: np.ndarray | None = None
+
+
+def _import_features(
+    features: dict[str, Any],
+    labels: pd.DataFrame,
+    n_shards: int,
+    shards_dir: Path,
+    max_frames: int,
+    problems: dict[str, list[str]],
+    details: dict[str, Any],
+) -> _Imported:
+    """Write the pickle's usable entries as shards, remove an earlier import's, and record
+    the entries' problems and the frame counts in ``problems`` and ``details``."""
+    labelled = labels["trailer_id"].tolist()
+    labelled_set = set(labelled)
+    n_entries = len(features)
+    written, problem_of, frames, key_problems, shapes = _write_shards(
+        features, n_shards, shards_dir, max_frames
+    )
+    stale = _remove_stale_shards(shards_dir, written) if shards_dir.is_dir() else []
+    for kind in MALFORMED_KINDS:
+        problems[kind] = sorted(t for t, p in problem_of.items() if p == kind)
+    problems.update(key_problems)
+    imported = set(frames)
+    problems["labelled_without_features"] = sorted(labelled_set - imported)
+    problems["features_without_labels"] = sorted(imported - labelled_set)
+    has_features = np.array([t in imported for t in labelled], dtype=bool)
+    four = labels[list(GENRES_4)].to_numpy().any(axis=1)
+    counts = np.array(sorted(frames.values()), dtype=np.int64)
+    details.update(
+        visual_features_dir=str(paths.VISUAL_FEATURES / paths.LMTD_VISUAL_NAME),
+        shards_written=[p.name for p in written],
+        stale_shards_removed=stale,
+        timestamps=TIMESTAMPS_NOTE,
+        frames={
+            "min": int(counts.min()) if len(counts) else None,
+            "median": float(np.median(counts)) if len(counts) else None,
+            "max": int(counts.max()) if len(counts) else None,
+            "truncated_to_max_frames": int((counts > max_frames).sum()),
+        },
+        malformed_shapes=dict(sorted(shapes.items())),
+        four_genres_with_features=int((four & has_features).sum()),
+    )
+    return _Imported(written, n_entries, len(frames), int(has_features.sum()), has_features)
 
 
 # ---- params.yaml ------------------------------------------------------------------------
@@ -544,5 +506,4 @@ __all__ = [
     "lmtd_params",
     "load_feature_pickle",
     "update_params_file",
-    "write_lmtd_style_pickle",
 ]

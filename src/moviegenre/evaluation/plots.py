@@ -24,7 +24,6 @@ from sklearn.metrics import precision_recall_curve
 from moviegenre.atomic import write_atomic, write_text_atomic
 
 __all__ = [
-    "MAX_CURVE_POINTS",
     "ap_bars_figure",
     "loss_curves_figure",
     "plot_ap_bars",
@@ -34,11 +33,8 @@ __all__ = [
     "interpolated_precision",
     "plot_pr_curves",
     "pr_curves_figure",
-    "pr_curve_rows",
     "write_rows",
 ]
-
-MAX_CURVE_POINTS = 200  # per genre and model: enough for a smooth curve, small for DVC
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -46,44 +42,9 @@ def _save(fig: Figure, path: Path) -> Path:
     return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
-def _thin(n: int, k: int = MAX_CURVE_POINTS) -> np.ndarray:
-    """At most ``k`` indices spread over ``range(n)``, first and last kept."""
-    if n <= k:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, k).round().astype(int))
-
-
 def _pr_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     precision, recall, _ = precision_recall_curve(y, s)
     return recall, precision
-
-
-def pr_curve_rows(
-    y_true: np.ndarray, scores: np.ndarray, genres: Sequence[str], model: str
-) -> list[dict]:
-    """Rows ``{"model", "genre", "recall", "precision"}`` of each genre's precision-recall curve,
-    thinned to at most :data:`MAX_CURVE_POINTS` per genre, for a DVC plots file
-    (see :func:`write_rows`). Genres without positives have no curve and are skipped.
-    """
-    y = np.asarray(y_true)
-    s = np.asarray(scores, dtype=np.float64)
-    if y.ndim != 2 or y.shape != s.shape or len(genres) != y.shape[1]:
-        raise ValueError(f"expected y_true and scores [N, {len(genres)}], got {y.shape}, {s.shape}")
-    rows: list[dict] = []
-    for g, name in enumerate(genres):
-        if not y[:, g].any():
-            continue
-        recall, precision = _pr_curve(y[:, g], s[:, g])
-        for i in _thin(len(recall)):
-            rows.append(
-                {
-                    "model": str(model),
-                    "genre": str(name),
-                    "recall": round(float(recall[i]), 4),
-                    "precision": round(float(precision[i]), 4),
-                }
-            )
-    return rows
 
 
 def interpolated_precision(

@@ -13,17 +13,21 @@ from typing import Any
 
 import numpy as np
 
+#: (height, width) of the frames every backbone takes (docs/method.md: 224 x 224)
 INPUT_SIZE = (224, 224)
 #: the frame size a visual shard and the bundle record when nothing else is said
 DEFAULT_INPUT_SIZE = INPUT_SIZE
 # weights "none": the same random network in every process (shards must share one network).
 RANDOM_WEIGHTS_SEED = 0
 
+#: ``backbone.layer`` unset: where vgg16 is cut (docs/method.md: fc1, as the seed's)
+DEFAULT_VGG16_LAYER = "fc1"
+
 # name -> (constructor, preprocess module, cut layer or None for global-average pooling, dim)
 _SPECS: dict[str, tuple[str, str, str | None, int]] = {
     "resnet152": ("ResNet152", "resnet", None, 2048),
     "resnet50": ("ResNet50", "resnet", None, 2048),
-    "vgg16": ("VGG16", "vgg16", "fc1", 4096),
+    "vgg16": ("VGG16", "vgg16", DEFAULT_VGG16_LAYER, 4096),
     "efficientnetb0": ("EfficientNetB0", "efficientnet", None, 1280),
     "mobilenetv3small": ("MobileNetV3Small", "mobilenet_v3", None, 576),
 }

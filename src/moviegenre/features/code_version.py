@@ -40,6 +40,7 @@ VALUE_MODULES: dict[str, tuple[str, ...]] = {
 NEUTRAL_MODULES = (
     "extract.py",
     "shards.py",
+    "shard_metadata.py",  # what a shard records about its settings
     "status.py",
     "report.py",
     "code_version.py",

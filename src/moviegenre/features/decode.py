@@ -5,7 +5,7 @@ second over two minutes, and seeking per timestamp (what the seed does with Open
 re-decodes from the previous keyframe every time, which costs several times more
 (see ``benchmarks/bench_decode.py``). Only the picked frames are colour-converted and
 scaled, by libswscale through PyAV. The sound is decoded in features/sound.py with the
-opening and error helpers defined here.
+opening and decoding helpers defined here (open_container, decode_stream, origin_s).
 
 Every problem that makes a trailer unusable raises :class:`TrailerError` with a short
 machine-readable ``reason`` so the extraction step can report it per trailer and go on.
@@ -25,17 +25,6 @@ import numpy as np
 
 log = logging.getLogger("moviegenre.decode")
 
-#: reasons a trailer is rejected; TrailerError.reason is one of these
-REASONS = (
-    "empty_file",  # 0 bytes
-    "unreadable",  # missing, not a media file, truncated before the index (no moov atom)
-    "no_video_stream",
-    "no_audio_stream",
-    "too_short",  # nothing left after the audio offset / the first frame time
-    "decode_error",  # the demuxer/decoder failed part-way or produced nothing
-    "decoder_crash",  # native code killed the worker process (features/isolation.py)
-)
-
 # tolerance on frame times: they are rationals converted to float
 _EPS = 1e-6
 #: corrupt packets skipped (FFmpeg conceals them) before a trailer is given up as broken;
@@ -46,14 +35,22 @@ MAX_BAD_PACKETS = 8
 class TrailerError(Exception):
     """A trailer that cannot be used, with a short machine-readable reason."""
 
-    def __init__(self, path: Path | str, reason: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        detail: str = "",
+        duration_s: float = float("nan"),
+    ) -> None:
         self.path = Path(path)
         self.reason = reason
         self.detail = detail
+        #: the trailer's duration when it was known before the failure (its status row's)
+        self.duration_s = float(duration_s)
         super().__init__(f"{self.path.name}: {reason}: {detail}")
 
     def __reduce__(self):  # keep all fields across process pools (pickle)
-        return (type(self), (self.path, self.reason, self.detail))
+        return (type(self), (self.path, self.reason, self.detail, self.duration_s))
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class MediaInfo:
     audio_channels: int
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def open_container(path: Path) -> av.container.InputContainer:
     """Open for reading, mapping every failure to a TrailerError."""
     try:
         size = path.stat().st_size
@@ -161,7 +158,7 @@ def _unreadable_detail(path: Path, exc: BaseException) -> str:
     return f"not a media file FFmpeg can read ({message})"
 
 
-def _origin_s(container: av.container.InputContainer) -> float:
+def origin_s(container: av.container.InputContainer) -> float:
     """Time of the container's start: trailer time 0 (non-zero for e.g. MPEG-TS)."""
     start = container.start_time
     return 0.0 if start is None else start / av.time_base
@@ -283,7 +280,7 @@ def _as_targets(timestamps: np.ndarray) -> np.ndarray:
     return targets
 
 
-def _decoded(
+def decode_stream(
     container: av.container.InputContainer,
     stream,
     path: Path,
@@ -323,7 +320,7 @@ def probe(path: Path | str) -> MediaInfo:
     open the file (not a media file, truncated mp4 without its moov atom, missing).
     """
     path = Path(path)
-    with _open(path) as container:
+    with open_container(path) as container:
         vstream = best_stream(container, "video")
         astream = best_stream(container, "audio")
         width = height = rotation = 0
@@ -363,7 +360,7 @@ def _duration_s(container: av.container.InputContainer, path: Path) -> float:
     if stream_durations:
         return max(stream_durations)
     # no header duration (some streamed files): read packet times, no decoding
-    origin = _origin_s(container)
+    origin = origin_s(container)
     end = None
     try:
         for packet in container.demux():
@@ -412,11 +409,11 @@ def _skip_plan(path: Path, targets: np.ndarray) -> _SkipPlan | None:
     then every frame is decoded, as without skipping.
     """
     try:
-        with _open(path) as container:
+        with open_container(path) as container:
             stream = best_stream(container, "video")
             if stream is None:
                 return None
-            origin = _origin_s(container)
+            origin = origin_s(container)
             pts, key = [], []
             for packet in container.demux(stream):
                 if packet.size == 0:  # the flush packet at the end
@@ -503,81 +500,118 @@ def iter_frames_at(
     path = Path(path)
     width, height = _check_size(size)
     targets = _as_targets(timestamps)
-    order = np.argsort(targets, kind="stable")
-    n = len(order)
-    plan = _skip_plan(path, targets) if n else None
-    before = None
-    if plan is not None and skip_nonref:
-
-        def before(packet: av.Packet) -> bool:
-            if packet.size == 0:  # flush
-                return True
-            if packet.pts in plan.drop:
-                return False
-            # the setting travels with the packet to the decoding thread (frame threads)
-            context.skip_frame = "DEFAULT" if packet.pts in plan.wanted else "NONREF"
-            return True
-
+    plan = _skip_plan(path, targets) if len(targets) else None
     if stats is not None:
         stats["frames"] = 0 if plan is None else plan.frames
         stats["decoded"] = 0
-    with _open(path) as container:
+    with open_container(path) as container:
         stream = _video_stream(container, path, threads)
-        context = stream.codec_context
-        if n == 0:
+        if len(targets) == 0:
             return
+        before = None
+        if plan is not None and skip_nonref:
+            before = _packet_filter(plan, stream.codec_context)
+        picker = _NearestFrames(targets, (width, height), stream)
         fps = _frame_rate(stream)
         period = 1.0 / fps if fps > 0 else 0.0
-        origin = _origin_s(container)
-        k = 0
-        prev_frame = prev_rgb = None
-        prev_time = 0.0
-        rotation = 0
-        for frame in _decoded(container, stream, path, before):
+        origin = origin_s(container)
+        for frame in decode_stream(container, stream, path, before):
             if frame.time is not None:
                 t = frame.time - origin
-            elif prev_frame is not None:
-                t = prev_time + period
+            elif picker.prev_frame is not None:
+                t = picker.prev_time + period
             else:
                 t = 0.0
-            if prev_frame is None:
-                rotation = _rotation_deg(frame, stream)
             if stats is not None:
                 stats["decoded"] += 1
-            rgb = None
-            # targets up to this frame's time: it or the frame before, whichever is nearer
-            while k < n and targets[order[k]] <= t + _EPS:
-                target = targets[order[k]]
-                if prev_frame is not None and target - prev_time <= t - target + _EPS:
-                    if prev_rgb is None:
-                        prev_rgb = _to_rgb(prev_frame, (width, height), rotation)
-                        yield int(order[k]), prev_rgb
-                    else:
-                        yield int(order[k]), prev_rgb.copy()
-                elif rgb is None:
-                    rgb = _to_rgb(frame, (width, height), rotation)
-                    yield int(order[k]), rgb
-                else:
-                    yield int(order[k]), rgb.copy()
-                k += 1
-            if k == n:
+            yield from picker.offer(frame, t)
+            if picker.done:
                 return
-            prev_frame, prev_rgb, prev_time = frame, rgb, t
-        if prev_frame is None:
+        yield from picker.rest(path, max_overrun_s)
+
+
+def _packet_filter(plan: _SkipPlan, context) -> Callable[[av.Packet], bool]:
+    """The ``before`` of :func:`decode_stream` that carries out ``plan`` on ``context``."""
+
+    def before(packet: av.Packet) -> bool:
+        if packet.size == 0:  # flush
+            return True
+        if packet.pts in plan.drop:
+            return False
+        # the setting travels with the packet to the decoding thread (frame threads)
+        context.skip_frame = "DEFAULT" if packet.pts in plan.wanted else "NONREF"
+        return True
+
+    return before
+
+
+class _NearestFrames:
+    """The frame nearest each target, picked as decoded frames go by in time order.
+
+    A target between two frames goes to the nearer (a tie: the earlier), so each frame is
+    held until the next one shows whether it is the nearer; only picked frames are scaled.
+    """
+
+    def __init__(
+        self, targets: np.ndarray, size: tuple[int, int], stream: av.video.stream.VideoStream
+    ) -> None:
+        self.targets, self.size, self.stream = targets, size, stream
+        self.order = np.argsort(targets, kind="stable")
+        self.k = 0  # targets served, in time order
+        self.prev_frame: av.VideoFrame | None = None
+        self.prev_rgb: np.ndarray | None = None
+        self.prev_time = 0.0
+        self.rotation = 0
+
+    @property
+    def done(self) -> bool:
+        return self.k == len(self.order)
+
+    def offer(self, frame: av.VideoFrame, t: float) -> Iterator[tuple[int, np.ndarray]]:
+        """Serve the targets up to this frame's time: it or the frame before, whichever is
+        nearer; then hold it as the frame before."""
+        if self.prev_frame is None:
+            self.rotation = _rotation_deg(frame, self.stream)
+        rgb = None
+        order, n = self.order, len(self.order)
+        while self.k < n and self.targets[order[self.k]] <= t + _EPS:
+            target = self.targets[order[self.k]]
+            if self.prev_frame is not None and target - self.prev_time <= t - target + _EPS:
+                if self.prev_rgb is None:
+                    self.prev_rgb = _to_rgb(self.prev_frame, self.size, self.rotation)
+                    yield int(order[self.k]), self.prev_rgb
+                else:
+                    yield int(order[self.k]), self.prev_rgb.copy()
+            elif rgb is None:
+                rgb = _to_rgb(frame, self.size, self.rotation)
+                yield int(order[self.k]), rgb
+            else:
+                yield int(order[self.k]), rgb.copy()
+            self.k += 1
+        if not self.done:
+            self.prev_frame, self.prev_rgb, self.prev_time = frame, rgb, t
+
+    def rest(self, path: Path, max_overrun_s: float | None) -> Iterator[tuple[int, np.ndarray]]:
+        """After the last frame: the targets past it get it (clamp), unless the latest lies
+        more than ``max_overrun_s`` past it (TrailerError ``decode_error``)."""
+        if self.prev_frame is None:
             raise TrailerError(path, "decode_error", "no video frame could be decoded")
+        order, n, k = self.order, len(self.order), self.k
         # the latest target decides: a file cut short still has frames near the first ones
-        latest = targets[order[n - 1]]
-        overrun = latest - prev_time
+        latest = self.targets[order[n - 1]]
+        overrun = latest - self.prev_time
         if max_overrun_s is not None and overrun > max_overrun_s:
             raise TrailerError(
                 path,
                 "decode_error",
-                f"video ends at {prev_time:.2f} s, {overrun:.2f} s before target "
+                f"video ends at {self.prev_time:.2f} s, {overrun:.2f} s before target "
                 f"{latest:.2f} s (truncated?)",
             )
-        rgb = prev_rgb if prev_rgb is not None else _to_rgb(prev_frame, (width, height), rotation)
+        rgb = self.prev_rgb
+        if rgb is None:
+            rgb = _to_rgb(self.prev_frame, self.size, self.rotation)
         for j in range(k, n):
-            yield int(order[j]), rgb if j == k and prev_rgb is None else rgb.copy()
+            yield int(order[j]), rgb if j == k and self.prev_rgb is None else rgb.copy()
 
 
 def decode_frames(
@@ -613,42 +647,4 @@ def decode_frames(
         filled[index] = True
     if not filled.all():  # cannot happen: iter_frames_at clamps; guard the invariant
         raise TrailerError(path, "decode_error", f"{int((~filled).sum())} frames missing")
-    return out
-
-
-def decode_frames_seeking(
-    path: Path | str,
-    timestamps: np.ndarray,
-    size: tuple[int, int] = (224, 224),
-) -> np.ndarray:
-    """Same frames as :func:`decode_frames`, by seeking once per timestamp.
-
-    The seed's approach (OpenCV ``CAP_PROP_POS_MSEC``): kept only as the slow baseline
-    of ``benchmarks/bench_decode.py`` and as a cross-check in tests.
-    """
-    path = Path(path)
-    width, height = _check_size(size)
-    targets = _as_targets(timestamps)
-    out = np.empty((len(targets), height, width, 3), dtype=np.uint8)
-    with _open(path) as container:
-        stream = _video_stream(container, path, 0)
-        fps = _frame_rate(stream)
-        half = 0.5 / fps if fps > 0 else 0.0
-        origin = _origin_s(container)
-        time_base = stream.time_base
-        try:
-            for i, target in enumerate(targets):
-                goal = max(target - half - _EPS, 0.0)
-                container.seek(int(math.floor((goal + origin) / time_base)), stream=stream)
-                picked = None
-                for frame in container.decode(stream):
-                    picked = frame
-                    t = frame.time - origin if frame.time is not None else None
-                    if t is not None and t >= goal:
-                        break
-                if picked is None:
-                    raise TrailerError(path, "decode_error", f"no frame after seeking to {target}")
-                out[i] = _to_rgb(picked, (width, height), _rotation_deg(picked, stream))
-        except av.FFmpegError as exc:
-            raise TrailerError(path, "decode_error", _describe(exc)) from exc
     return out

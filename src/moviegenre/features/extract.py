@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from moviegenre import __version__
 from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.cores import available_cores
+from moviegenre.features.decode import TrailerError
 from moviegenre.features.embedding import embed_across_trailers
+from moviegenre.features.shard_metadata import audio_metadata, visual_metadata
 from moviegenre.features.shards import audio_table, visual_table, write_table_atomic
 from moviegenre.features.status import TrailerStatus, write_status_csv
 from moviegenre.features.store import FeatureStore
@@ -40,26 +41,6 @@ from moviegenre.features.trailer import (
 log = logging.getLogger("moviegenre.extract")
 
 
-def visual_metadata(backbone: Mapping[str, Any], frames: Mapping[str, Any], dim: int) -> dict:
-    """What a visual shard records about how it was made (checked again at prediction)."""
-    meta = {
-        "kind": "visual",
-        "backbone": backbone["name"],
-        "weights": str(backbone["weights"]),
-        "dim": dim,
-        "input_size": [224, 224],
-        "frames": dict(frames),
-        "moviegenre_version": __version__,
-    }
-    if backbone["name"] == "vgg16":  # backbone.layer: where vgg16 was cut
-        meta["layer"] = str(backbone.get("layer") or "fc1")
-    return meta
-
-
-def audio_metadata(audio: Mapping[str, Any], dim: int) -> dict:
-    return {"kind": "audio", "dim": dim, "audio": dict(audio), "moviegenre_version": __version__}
-
-
 def _failed(
     statuses: list[TrailerStatus],
     progress: _Progress,
@@ -71,7 +52,8 @@ def _failed(
     """Record a trailer that failed: its status row (with its duration when known), a log
     line, a step of the progress."""
     status = TrailerStatus.from_error(trailer_id, path, stage, *failure(exc))
-    status.duration_s = float(getattr(exc, "duration_s", float("nan")))
+    if isinstance(exc, TrailerError):
+        status.duration_s = exc.duration_s
     statuses.append(status)
     log.warning("%s: %s: %s: %s", stage, path.name, *failure(exc))
     progress.step(False)

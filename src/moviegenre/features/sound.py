@@ -16,10 +16,10 @@ import numpy as np
 
 from moviegenre.features.decode import (
     TrailerError,
-    _decoded,
-    _open,
-    _origin_s,
     best_stream,
+    decode_stream,
+    open_container,
+    origin_s,
     stream_choice,
 )
 
@@ -119,46 +119,18 @@ def decode_audio_native(
     or ``decode_error`` (also when the rate or channel count changes mid-stream).
     """
     path = Path(path)
-    with _open(path) as container:
+    with open_container(path) as container:
         stream = best_stream(container, "audio")
         if stream is None:
             raise TrailerError(path, "no_audio_stream", "no audio stream in the file")
         choice = stream_choice(container, stream)
-        origin = _origin_s(container)
+        origin = origin_s(container)
         declared_end = _declared_end_s(container, stream, origin)
         stream_end = _stream_end_s(stream, origin)
-        means = _ChannelMean()
-        samples: _Samples | None = None
-        first_time = None
-        rate = channels = 0
         stop_s = None if max_seconds is None else offset_s + max_seconds
-        stopped_early = False
-        try:
-            for frame in _decoded(container, stream, path):
-                if first_time is None:
-                    first_time = frame.time - origin if frame.time is not None else 0.0
-                    rate, channels = int(frame.sample_rate), len(frame.layout.channels)
-                    samples = _Samples(_capacity(first_time, declared_end, stop_s, rate))
-                elif (int(frame.sample_rate), len(frame.layout.channels)) != (rate, channels):
-                    raise TrailerError(
-                        path,
-                        "decode_error",
-                        f"the sound changes from {channels} channels at {rate} Hz to "
-                        f"{len(frame.layout.channels)} at {frame.sample_rate} Hz mid-stream",
-                    )
-                for chunk in means(frame):
-                    samples.extend(chunk)
-                if stop_s is not None and first_time + samples.size / rate > stop_s + 1.0:
-                    stopped_early = True  # a second past the limit: enough to cut exactly
-                    break
-            if samples is not None:
-                for chunk in means.flush():
-                    samples.extend(chunk)
-        except ValueError as exc:  # the converter refuses a frame (layout changed)
-            raise TrailerError(path, "decode_error", f"unexpected audio frame: {exc}") from exc
-    if first_time is None or rate <= 0 or samples is None:
-        raise TrailerError(path, "decode_error", "no audio frame could be decoded")
-    y = samples.array()
+        y, first_time, rate, stopped_early = _decode_mono(
+            container, stream, path, origin, declared_end, stop_s
+        )
     if stream_end is not None:  # drop the encoder's padding past the declared end
         y = y[: max(int(round((stream_end - first_time) * rate)), 0)]
     end_s = first_time + y.size / rate
@@ -197,6 +169,52 @@ def decode_audio_native(
             cut_at_s=cut_at,
         )
     return np.ascontiguousarray(y, dtype=np.float32), rate
+
+
+def _decode_mono(
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    path: Path,
+    origin: float,
+    declared_end: float | None,
+    stop_s: float | None,
+) -> tuple[np.ndarray, float, int, bool]:
+    """(mono samples, start time of the first, rate, stopped at ``stop_s``) of ``stream``.
+
+    Decoding stops a second past ``stop_s`` (enough to cut there exactly); TrailerError
+    ``decode_error`` when no frame decodes or the rate or channel count changes.
+    """
+    means = _ChannelMean()
+    samples: _Samples | None = None
+    first_time = None
+    rate = channels = 0
+    stopped_early = False
+    try:
+        for frame in decode_stream(container, stream, path):
+            if first_time is None:
+                first_time = frame.time - origin if frame.time is not None else 0.0
+                rate, channels = int(frame.sample_rate), len(frame.layout.channels)
+                samples = _Samples(_capacity(first_time, declared_end, stop_s, rate))
+            elif (int(frame.sample_rate), len(frame.layout.channels)) != (rate, channels):
+                raise TrailerError(
+                    path,
+                    "decode_error",
+                    f"the sound changes from {channels} channels at {rate} Hz to "
+                    f"{len(frame.layout.channels)} at {frame.sample_rate} Hz mid-stream",
+                )
+            for chunk in means(frame):
+                samples.extend(chunk)
+            if stop_s is not None and first_time + samples.size / rate > stop_s + 1.0:
+                stopped_early = True  # a second past the limit: enough to cut exactly
+                break
+        if samples is not None:
+            for chunk in means.flush():
+                samples.extend(chunk)
+    except ValueError as exc:  # the converter refuses a frame (layout changed)
+        raise TrailerError(path, "decode_error", f"unexpected audio frame: {exc}") from exc
+    if first_time is None or rate <= 0 or samples is None:
+        raise TrailerError(path, "decode_error", "no audio frame could be decoded")
+    return samples.array(), first_time, rate, stopped_early
 
 
 def audio_notes(silent: bool, notes: dict) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from moviegenre.features.decode import TrailerError, decode_frames, probe
+from moviegenre.features.decode import MediaInfo, TrailerError, decode_frames, probe
 from moviegenre.features.timestamps import frame_timestamps
 
 #: a frame target or the sound may end this much before the file's declared end; beyond
@@ -40,18 +40,26 @@ Decoded = TypeVar("Decoded")
 
 
 def _too_short(path: Path, duration_s: float, min_duration_s: float, what: str) -> TrailerError:
-    error = TrailerError(
+    return TrailerError(
         path,
         "too_short",
         f"the trailer lasts {duration_s:.2f} s; at least {min_duration_s:g} s are needed ({what})",
+        duration_s=duration_s,
     )
-    error.duration_s = duration_s  # type: ignore[attr-defined]  # for the status row
-    return error
 
 
 def _check_duration(path: Path, duration_s: float, min_duration_s: float, what: str) -> None:
     if duration_s < min_duration_s:
         raise _too_short(path, duration_s, min_duration_s, what)
+
+
+def _with_stream(path: Path, info: MediaInfo | None, kind: str) -> MediaInfo:
+    """The trailer's probe() (``info`` when the caller has it: a trailer is probed once);
+    TrailerError ``no_<kind>_stream`` when it has no ``kind`` ("video"/"audio") stream."""
+    info = probe(path) if info is None else info
+    if not (info.has_video if kind == "video" else info.has_audio):
+        raise TrailerError(path, f"no_{kind}_stream", f"the file has no {kind} stream")
+    return info
 
 
 def failure(exc: BaseException) -> tuple[str, str]:
@@ -62,16 +70,18 @@ def failure(exc: BaseException) -> tuple[str, str]:
 
 
 def decode_for_embedding(
-    path: Path, frames_cfg: Mapping[str, Any], min_duration_s: float
+    path: Path,
+    frames_cfg: Mapping[str, Any],
+    min_duration_s: float,
+    info: MediaInfo | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """(timestamps, uint8 RGB frames [count, H, W, 3], duration) of one trailer.
 
     TrailerError (no video stream, too short, truncated, undecodable) when it is unusable.
+    ``info``: the trailer's probe(), when the caller has it.
     """
     path = Path(path)
-    info = probe(path)
-    if not info.has_video:
-        raise TrailerError(path, "no_video_stream", "the file has no video stream")
+    info = _with_stream(path, info, "video")
     start = float(frames_cfg["start_s"])
     _check_duration(
         path, info.duration_s, max(min_duration_s, start), f"frames are taken from {start:g} s on"
@@ -95,21 +105,21 @@ def audio_features_for(
     audio_cfg: Mapping[str, Any],
     min_duration_s: float | None = None,
     notes: dict | None = None,
+    info: MediaInfo | None = None,
 ) -> tuple[np.ndarray, bool, float]:
     """The 140-value vector of one trailer, whether its sound is silent, and its duration.
 
     ``min_duration_s`` (extraction.min_duration_s) makes a trailer too short for its
     frames too short for its sound as well, so both modalities agree on it. ``notes``:
     see features.sound.decode_audio_native (late audio, stream used, limit reached).
+    ``info``: the trailer's probe(), when the caller has it.
     """
     # imported here: the visual path never loads the sound code (see code_version.py)
     from moviegenre.features.audio import audio_vector, is_silent
     from moviegenre.features.sound import decode_audio
 
     path = Path(path)
-    info = probe(path)
-    if not info.has_audio:
-        raise TrailerError(path, "no_audio_stream", "the file has no audio stream")
+    info = _with_stream(path, info, "audio")
     offset = float(audio_cfg["offset_s"])
     if min_duration_s is not None:
         _check_duration(
@@ -136,21 +146,25 @@ def audio_features_for(
             pooling=str(audio_cfg["pooling"]),
         )
     except ValueError as exc:  # too little sound after the offset for the MFCC pooling
-        error = TrailerError(
-            path, "too_short", f"{exc} (the trailer lasts {info.duration_s:.2f} s)"
-        )
-        error.duration_s = info.duration_s  # type: ignore[attr-defined]  # for the status row
-        raise error from exc
+        raise TrailerError(
+            path,
+            "too_short",
+            f"{exc} (the trailer lasts {info.duration_s:.2f} s)",
+            duration_s=info.duration_s,
+        ) from exc
     return vector, is_silent(signal), info.duration_s
 
 
 def audio_features_noted(
-    path: Path, audio_cfg: Mapping[str, Any], min_duration_s: float | None = None
+    path: Path,
+    audio_cfg: Mapping[str, Any],
+    min_duration_s: float | None = None,
+    info: MediaInfo | None = None,
 ) -> tuple[np.ndarray, bool, float, dict]:
     """:func:`audio_features_for` and its notes, as one picklable result (for an
     isolation.IsolatedWorker child; features.sound.audio_notes words them)."""
     notes: dict = {}
-    return (*audio_features_for(path, audio_cfg, min_duration_s, notes), notes)
+    return (*audio_features_for(path, audio_cfg, min_duration_s, notes, info), notes)
 
 
 def decode_ahead(

@@ -1,5 +1,6 @@
 """Fitting the per-genre SVMs under a protocol: which rows they learn from, and which rows'
-scores are out-of-fold. Used by the audio_svm and fuse@<model> stages.
+scores are out-of-fold, and (fit_and_write) the whole of the audio_svm and fuse@<model>
+stages once their inputs are read.
 
 Stacking (`fusion.protocol: oof`, the default): every SVM learns from all non-test
 trailers (train + valid). A fusion SVM's visual inputs are out-of-fold probabilities
@@ -20,8 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from moviegenre.fusion.policy import mark_unfitted
-from moviegenre.fusion.svm import GenreSVMs, fusion_features, log_grid
+from moviegenre import paths
+from moviegenre.dataset_files import Dataset
+from moviegenre.fusion.policy import mark_unfitted, train_prevalence, with_fallback
+from moviegenre.fusion.svm import GenreSVMs, fusion_features, log_grid, save_svms
+from moviegenre.predictions import write_predictions
 
 log = logging.getLogger("moviegenre.fuse")
 
@@ -87,3 +91,35 @@ def fit_and_predict(
     # The rows the SVMs learnt from get out-of-fold probabilities instead of in-sample ones.
     probabilities[fit_rows] = svms.oof_predict_proba(features[fit_rows], labels[fit_rows])
     return svms, probabilities
+
+
+def fit_and_write(
+    config: dict[str, Any], data: Dataset, name: str, visual: np.ndarray | None = None
+) -> None:
+    """Fit model `name`'s SVMs on audio (and `visual`, for a fusion), give trailers without
+    sound the no-audio policy, save the SVMs and the per-trailer probabilities.
+
+    The body of both SVM stages: audio_svm (`visual` None) and fuse@<model>.
+    """
+    splits = data.index["split"].to_numpy()
+    has_audio = data.index["has_audio"].to_numpy(dtype=bool)
+    svms, probabilities = fit_and_predict(
+        config, data.audio, visual, data.labels, splits, has_audio
+    )
+    if visual is None:
+        prevalence = train_prevalence(data.labels, splits)
+        probabilities, missing = with_fallback(
+            "audio", probabilities, has_audio, prevalence=prevalence
+        )
+    else:
+        probabilities, missing = with_fallback("fusion", probabilities, has_audio, visual=visual)
+    save_svms(svms, paths.svm_path(name))
+    write_predictions(
+        paths.predictions_path(name),
+        data.index["trailer_id"],
+        data.index["split"],
+        probabilities,
+        data.genres,
+        audio_missing=missing,
+    )
+    log.info("%s SVMs: %s", name, getattr(svms, "best_params_", svms.notes_))

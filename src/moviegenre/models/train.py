@@ -32,11 +32,13 @@ COMMON_KEYS = ("seed", "batch_size", "epochs", "patience")
 
 @dataclass
 class TrainResult:
-    """What a training run did: best_epoch and epochs_run count epochs from 1."""
+    """What a training run did: best_epoch and epochs_run count epochs from 1; `model`, the
+    best-epoch model as saved (so the caller predicts without loading it back)."""
 
     best_epoch: int
     epochs_run: int
     history: dict[str, list[float]] = field(default_factory=dict)
+    model: keras.Model | None = field(default=None, repr=False, compare=False)
 
 
 def set_determinism(seed: int) -> None:
@@ -135,7 +137,7 @@ def train_model(
         record = {"loss": history.get("loss", []), "val_loss": history.get("val_loss", [])}
         record.update(best_epoch=best_epoch, epochs_run=epochs_run)
         write_json_atomic(Path(live_dir) / paths.TRAINING_HISTORY, record)
-    return TrainResult(best_epoch=best_epoch, epochs_run=epochs_run, history=history)
+    return TrainResult(best_epoch, epochs_run, history, model)
 
 
 def predict_probabilities(

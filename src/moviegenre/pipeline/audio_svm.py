@@ -10,8 +10,8 @@ import sys
 from typing import Any
 
 from moviegenre.dataset_files import load_dataset
+from moviegenre.fusion.fit import fit_and_write
 from moviegenre.pipeline import stage_main, stage_parser
-from moviegenre.pipeline.fuse import fit_and_write
 from moviegenre.registry import AUDIO_MODEL
 
 

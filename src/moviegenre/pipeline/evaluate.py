@@ -128,9 +128,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     test_scores: dict[str, np.ndarray] = {}
     rows_by_model: dict[str, Any] = {}
     for model in EVALUATED_MODELS:
-        rows, scores = read_predictions(paths.predictions_path(model), genres)
-        if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
-            raise RuntimeError(f"{paths.predictions_path(model)} is not aligned with the data set")
+        rows, scores = read_predictions(
+            paths.predictions_path(model), genres, data.index["trailer_id"]
+        )
         rows_by_model[model] = rows
         cut = youden_thresholds(labels[pick], scores[pick])
         thresholds[model] = {g: round(float(t), 6) for g, t in zip(genres, cut, strict=True)}
@@ -168,18 +168,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     write_json_atomic(
         paths.THRESHOLDS, {"split": config["evaluate"]["threshold_split"], "models": thresholds}
     )
-    for column, genre in enumerate(genres):
-        per_model = {m: s[:, column] for m, s in test_scores.items()}
-        rows = plots.interpolated_pr_rows(labels[test, column], per_model)
-        plots.write_rows(rows, paths.pr_plot_path(genre))
-    plots.plot_pr_curves(labels[test], test_scores, genres, paths.PR_CURVES_PNG)
-    plots.plot_ap_bars({m: v["ap"] for m, v in test_metrics.items()}, genres, paths.AP_BARS_PNG)
-    histories = {}
-    for model in VISUAL_MODELS:  # fold 0's curves stand for the model's k fold models
-        history_file = paths.training_log_dir(model, 0) / paths.TRAINING_HISTORY
-        if history_file.exists():
-            histories[model] = json.loads(history_file.read_text())
-    plots.plot_loss_curves(histories, paths.LOSS_CURVES_PNG)
+    write_test_plots(labels[test], test_scores, test_metrics, genres)
 
     table = metrics_table(
         {
@@ -193,6 +182,30 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     write_text_atomic(paths.METRICS_TABLE, table + "\n")
     log.info("test metrics (%d trailers):\n%s", len(test), table)
     return metrics
+
+
+def write_test_plots(
+    labels: np.ndarray,
+    scores: dict[str, np.ndarray],
+    metrics: dict[str, dict],
+    genres: list[str],
+) -> None:
+    """The figures and plot files over every model on test (`labels`, `scores`: its rows):
+    PR curves per genre, AP bars, and fold 0's loss curves of each visual model."""
+    from moviegenre.evaluation import plots
+
+    for column, genre in enumerate(genres):
+        per_model = {m: s[:, column] for m, s in scores.items()}
+        rows = plots.interpolated_pr_rows(labels[:, column], per_model)
+        plots.write_rows(rows, paths.pr_plot_path(genre))
+    plots.plot_pr_curves(labels, scores, genres, paths.PR_CURVES_PNG)
+    plots.plot_ap_bars({m: v["ap"] for m, v in metrics.items()}, genres, paths.AP_BARS_PNG)
+    histories = {}
+    for model in VISUAL_MODELS:  # fold 0's curves stand for the model's k fold models
+        history_file = paths.training_log_dir(model, 0) / paths.TRAINING_HISTORY
+        if history_file.exists():
+            histories[model] = json.loads(history_file.read_text())
+    plots.plot_loss_curves(histories, paths.LOSS_CURVES_PNG)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,10 +29,12 @@ def run(config: dict[str, Any], name: str) -> None:
     k = int(config["stacking"]["folds"])
     per_fold = []
     for fold in range(k):
-        table = paths.fold_predictions_path(name, fold)
-        rows, probabilities = read_predictions(table, data.genres)
-        if rows["trailer_id"].tolist() != data.index["trailer_id"].tolist():
-            raise RuntimeError(f"{table} is not aligned: rerun `dvc repro train@{name}-{fold}`")
+        _, probabilities = read_predictions(
+            paths.fold_predictions_path(name, fold),
+            data.genres,
+            data.index["trailer_id"],
+            rerun=f"dvc repro train@{name}-{fold}",
+        )
         per_fold.append(probabilities)
     oof, insample = combine(per_fold, folds)
     for path, table in ((paths.predictions_path(name), oof), (paths.insample_path(name), insample)):

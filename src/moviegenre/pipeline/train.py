@@ -28,7 +28,6 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
 
     configure_tensorflow()  # before keras is imported: TensorFlow's start-up notices filtered
     from moviegenre.models.train import (
-        load_model,
         predict_probabilities,
         resolve_params,
         set_determinism,
@@ -69,9 +68,8 @@ def run(config: dict[str, Any], name: str, fold: int) -> None:
         paths.training_log_dir(name, fold),
     )
     log.info("%s fold %d: best epoch %d of %d", name, fold, result.best_epoch, result.epochs_run)
-    model = load_model(paths.fold_model_path(name, fold))
     everything = np.arange(len(data.index))
-    probabilities = predict_probabilities(model, data.visual, everything, max_frames)
+    probabilities = predict_probabilities(result.model, data.visual, everything, max_frames)
     write_predictions(
         paths.fold_predictions_path(name, fold),
         data.index["trailer_id"],

@@ -243,17 +243,19 @@ class Predictor:
         only marks the sound missing, as in the DAG, where such a trailer stays in the data
         set without audio.
         """
+        from moviegenre.features.decode import probe
         from moviegenre.features.sound import audio_notes
         from moviegenre.features.trailer import audio_features_noted, decode_for_embedding, failure
 
         path = Path(path)
-        _, frames, duration = decode_for_embedding(path, self.frames_cfg, self.min_duration_s)
+        info = probe(path)  # once, for the frames and the sound
+        _, frames, duration = decode_for_embedding(path, self.frames_cfg, self.min_duration_s, info)
         feats = TrailerFeatures(path, frames=frames if self.needs_visual else None)
         feats.duration_s = duration
         if self.needs_audio:
             try:
                 vector, silent, _, notes = self._audio_worker.call(
-                    path, audio_features_noted, path, self.audio_cfg, self.min_duration_s
+                    path, audio_features_noted, path, self.audio_cfg, self.min_duration_s, info
                 )
                 feats.audio = np.asarray(vector, dtype=np.float32)
                 feats.silent = bool(silent)
