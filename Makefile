@@ -27,7 +27,7 @@ run: setup
 	$(BIN)/python -m moviegenre.cli summary
 
 # Snakemake files are not Python to ruff: snakefmt and snakemake --lint check them.
-SMK := Snakefile workflow/classify.smk $(wildcard workflow/rules/*.smk)
+SMK := Snakefile workflow/classify.smk $(wildcard workflow/rules/*.smk workflow/classify/*.smk)
 
 test: setup
 	$(BIN)/ruff check .

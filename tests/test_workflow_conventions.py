@@ -14,7 +14,9 @@ from helpers import REPO, copy_repo, run, tool_env
 
 RULE_FILES = [
     "Snakefile",
+    "workflow/classify.smk",
     *sorted(str(p.relative_to(REPO)) for p in REPO.glob("workflow/rules/*.smk")),
+    *sorted(str(p.relative_to(REPO)) for p in REPO.glob("workflow/classify/*.smk")),
 ]
 
 

@@ -13,8 +13,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-include: "rules/classify_common.smk"
-include: "rules/classify.smk"
+include: "classify/common.smk"
+include: "classify/rules.smk"
 
 
 rule classify_all:

@@ -17,10 +17,6 @@ from pathlib import Path
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov")
 
-#: reasons a folder entry is not extracted (before any decoding is tried)
-REJECT_REASONS: tuple[str, ...] = ("bad_name", "not_a_file", "broken_link", "cannot_open")
-
-
 class DuplicateTrailerError(ValueError):
     """Two files claim the same trailer id (e.g. 000002.mp4 and 000002.mkv)."""
 
@@ -30,7 +26,7 @@ class Rejected:
     """A folder entry with a video extension that is not extracted, and why."""
 
     name: str  # printable: bytes that are not UTF-8 shown as \\xNN
-    reason: str  # one of REJECT_REASONS
+    reason: str  # bad_name, not_a_file, broken_link, cannot_open (classify: duplicate_id)
     detail: str
 
     @property
@@ -136,7 +132,7 @@ class InputProblem:
     """A path given on the command line that yields no trailer file, and why."""
 
     path: str  # as given (an entry of a folder: the folder's path joined with its name)
-    reason: str  # one of REJECT_REASONS, or not_found / no_videos
+    reason: str  # a Rejected reason, or not_found / no_videos
     detail: str
 
 
