@@ -46,12 +46,12 @@ BAD = {  # file name -> reason in both predict's output and the table
 }
 
 
-def build_bundle(repo: Path, config: dict) -> Path:
-    """Real tiny fold models and SVMs (tests/test_bundle_consistency.py), bundled by the
-    real bundle code with ``config`` as params.yaml."""
+def build_bundle(repo: Path, config: dict, variant: int = 0) -> Path:
+    """Real tiny fold models and SVMs (tests/test_bundle_consistency.py's ``variant``),
+    bundled by the real bundle code with ``config`` as params.yaml."""
     from moviegenre.bundle import build
 
-    write_variant(repo, 0)
+    write_variant(repo, variant)
     here = Path.cwd()
     os.chdir(repo)
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import signal
 import subprocess
 import time
@@ -22,7 +21,7 @@ import numpy as np
 import pytest
 from helpers import BIN, run, tool_env
 from media import write_test_video
-from test_bundle_consistency import FRAMES, GENRES, MODEL, write_variant
+from test_bundle_consistency import FRAMES, GENRES, MODEL
 from test_predict import CONFIG, sample_results
 
 import moviegenre
@@ -35,18 +34,11 @@ PROB_TOL = 1e-6
 
 
 def _build_bundle(root: Path, variant: int) -> Path:
-    from moviegenre.bundle import build
+    from test_classify import build_bundle
 
-    write_variant(root, variant)
     config = json.loads(json.dumps(CONFIG))
     config["frames"] = FRAMES
-    here = Path.cwd()
-    os.chdir(root)
-    try:
-        build(config)
-    finally:
-        os.chdir(here)
-    return root / "models" / "bundle"
+    return build_bundle(root, config, variant)
 
 
 @pytest.fixture(scope="module")
