@@ -17,6 +17,7 @@ from pathlib import Path
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov")
 
+
 class DuplicateTrailerError(ValueError):
     """Two files claim the same trailer id (e.g. 000002.mp4 and 000002.mkv)."""
 
