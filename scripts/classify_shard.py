@@ -4,11 +4,9 @@ from pathlib import Path
 
 from moviegenre.classify.score import ShardInputs, score_shard_file
 from moviegenre.logs import capture_rule_log
-from moviegenre.runtime import configure_tensorflow
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 capture_rule_log(snakemake.log[0])
-configure_tensorflow(threads=int(snakemake.threads))
 inputs = ShardInputs(
     videos=[Path(p) for p in snakemake.params.videos],
     visual=Path(snakemake.input.visual),

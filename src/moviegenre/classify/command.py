@@ -17,7 +17,7 @@ from pathlib import Path
 
 import moviegenre
 from moviegenre import paths
-from moviegenre.classify.plan import RUN_RECORD
+from moviegenre.classify.plan import RUN_RECORD, default_out
 
 WORKFLOW = Path("workflow") / "classify.smk"
 CONFIG_FILE = "config.yaml"
@@ -26,11 +26,6 @@ EPILOG = (
     "same command again resumes a killed or failed run: finished shards are kept, the "
     "others redone, and trailers already in the feature store are not decoded again."
 )
-
-
-def default_out(archive: str | Path) -> Path:
-    """results/classify/<the archive folder's name>."""
-    return paths.RESULTS / "classify" / Path(archive).resolve().name
 
 
 def _in_a_clone(relative: Path) -> Path:

@@ -18,7 +18,7 @@ import yaml
 
 from moviegenre import paths
 from moviegenre.atomic import write_json_atomic
-from moviegenre.bundle import Bundle, BundleError, load_bundle
+from moviegenre.bundle import Bundle, BundleError, ResolvedModel, load_bundle
 from moviegenre.classify.archive import Archive, screen_archive
 from moviegenre.classify.settings import FeatureSettings, feature_settings
 from moviegenre.config import ConfigError
@@ -70,15 +70,19 @@ class ClassifyRun:
     config: dict[str, Any]
     bundle: Bundle
     bundle_id: str
-    model: str
+    resolved: ResolvedModel  # the model that scores, as the bundle resolves it
     archive: Archive
     shards: dict[str, list[str]]
     settings: FeatureSettings
     out: Path
 
     @property
+    def model(self) -> str:
+        return self.resolved.name
+
+    @property
     def needs_audio(self) -> bool:
-        return self.bundle.model_entry(self.model)["kind"] != "visual"
+        return self.resolved.kind != "visual"
 
     def features(self, kind: str, shard: str = "{shard}") -> str:
         return str(self.out / "features" / kind / f"shard-{shard}.parquet")
@@ -137,6 +141,11 @@ class ClassifyRun:
         write_json_atomic(self.out / RUN_RECORD, self.record())
 
 
+def default_out(archive: str | Path) -> Path:
+    """results/classify/<the archive folder's name>."""
+    return paths.RESULTS / "classify" / Path(archive).resolve().name
+
+
 def plan_run(config: dict[str, Any]) -> ClassifyRun:
     """Validate, open the bundle, screen the archive and split it into shards."""
     config = validate(config)
@@ -145,18 +154,17 @@ def plan_run(config: dict[str, Any]) -> ClassifyRun:
         raise ConfigError(f"archive: {archive_dir} is not a folder")
     try:
         bundle = load_bundle(config["bundle"])
-        model = config["model"] or bundle.default_model
-        bundle.model_entry(model)  # BundleError naming the models for an unknown name
+        resolved = bundle.resolve(config["model"])  # BundleError naming the models
         settings = feature_settings(bundle, config["backbone_weights"])
     except BundleError as exc:
         raise ConfigError(str(exc)) from exc
     archive = screen_archive(archive_dir)
-    out = Path(config["out"] or paths.RESULTS / "classify" / archive_dir.resolve().name)
+    out = Path(config["out"] or default_out(archive_dir))
     run = ClassifyRun(
         config=config,
         bundle=bundle,
         bundle_id=bundle_id(bundle),
-        model=model,
+        resolved=resolved,
         archive=archive,
         shards=archive.shards(config["shards"]),
         settings=settings,

@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from moviegenre.atomic import write_atomic, write_json_atomic
-from moviegenre.data.trailers import Rejected
 from moviegenre.paths import origins_file
 from moviegenre.predict import TrailerResult
 
@@ -83,10 +82,6 @@ class ArchiveRow:
     def refused(cls, path: str | Path, status: str, reason: str, detail: str) -> ArchiveRow:
         return cls(path=str(path), status=status, reason=reason, detail=detail)
 
-    @classmethod
-    def rejected(cls, folder: Path, entry: Rejected) -> ArchiveRow:
-        return cls.refused(folder / entry.name, "rejected", entry.reason, entry.detail)
-
 
 def schema(genres: Sequence[str]) -> pa.Schema:
     fields = [
@@ -119,18 +114,17 @@ def rows_table(
         columns[threshold_column(genre)] = [
             None if r.probabilities is None else float(thresholds[g]) for r in rows
         ]
-    table = pa.table(columns, schema=schema(genres))
+    return _with_metadata(pa.table(columns, schema=schema(genres)), metadata)
+
+
+def _with_metadata(table: pa.Table, metadata: Mapping[str, Any]) -> pa.Table:
+    """The run's bundle id, model (and archive, thresholds) in the Parquet schema."""
     meta = {b"moviegenre": json.dumps(dict(metadata), sort_keys=True).encode("utf-8")}
     return table.replace_schema_metadata(meta)
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     write_atomic(path, lambda tmp: pq.write_table(table, tmp))
-
-
-def read_metadata(path: Path) -> dict[str, Any]:
-    raw = pq.read_schema(path).metadata or {}
-    return json.loads(raw.get(b"moviegenre", b"{}"))
 
 
 def _csv_cell(value: Any) -> str:
@@ -169,9 +163,7 @@ def gather(
     parts.append(rows_table(rejected_rows, genres, thresholds, metadata))
     target = schema(genres)
     table = pa.concat_tables([part.cast(target) for part in parts])
-    table = table.sort_by([("path", "ascending")])
-    meta = {b"moviegenre": json.dumps(dict(metadata), sort_keys=True).encode("utf-8")}
-    return table.replace_schema_metadata(meta)
+    return _with_metadata(table.sort_by([("path", "ascending")]), metadata)
 
 
 def summarize(table: pa.Table, origins: Mapping[str, Counter]) -> dict[str, Any]:
@@ -203,10 +195,6 @@ def summarize(table: pa.Table, origins: Mapping[str, Counter]) -> dict[str, Any]
     return summary
 
 
-def write_summary(summary: Mapping[str, Any], path: Path) -> None:
-    write_json_atomic(path, dict(summary))
-
-
 def origins_of(status_files: Iterable[Path]) -> dict[str, Counter]:
     """How each modality's rows were obtained by the job that last wrote each shard:
     decoded ("extracted") or taken from the feature store ("reused")."""
@@ -234,7 +222,7 @@ def write_archive_table(
     """The gather job: genres.parquet, genres.csv (same rows) and summary.json."""
     from moviegenre.bundle import load_bundle
 
-    bundle = load_bundle(bundle_dir)
+    bundle = load_bundle(bundle_dir, verify_hashes=False)  # only the manifest is read
     genres, thresholds = bundle.genres, bundle.thresholds(model)
     metadata = {
         "bundle_id": bundle_id,
@@ -248,5 +236,5 @@ def write_archive_table(
     write_csv_atomic(table, outputs["csv"])
     summary = summarize(table, origins_of(status_files))
     summary.update(metadata)
-    write_summary(summary, outputs["summary"])
+    write_json_atomic(outputs["summary"], summary)
     return summary
