@@ -530,6 +530,36 @@ class Bundle:
             return recorded
         return Path(backbone.get("weights_path") or recorded)
 
+    def checked_weights_file(self, override: str | Path | None = None) -> Path | None:
+        """The weights file to build the backbone from: ``override`` (the file moved; it
+        must have the recorded sha256), else the recorded one; None for 'none' /
+        'imagenet'. BundleError when it is missing or not the file the models learnt with."""
+        backbone = self.manifest["backbone"]
+        if override is None:
+            path = self.weights_file()
+            if path is not None and not path.is_file():
+                raise BundleError(
+                    f"the backbone weights file recorded in the bundle is missing: "
+                    f"{backbone['weights']} (absolute: {backbone.get('weights_path')}); "
+                    "put it back or pass --backbone-weights FILE"
+                )
+            return path
+        if weights_kind(str(backbone["weights"])) != "file":
+            raise BundleError(
+                f"--backbone-weights applies to bundles made with a weights file; this "
+                f"one uses {str(backbone['weights'])!r}"
+            )
+        override = Path(override)
+        if not override.is_file():
+            raise BundleError(f"backbone weights file not found: {override}")
+        expected = backbone.get("weights_sha256")
+        if expected and sha256_of(override) != expected:
+            raise BundleError(
+                f"{override} is not the weights file the models were trained with "
+                f"(sha256 differs from the bundle's record of {backbone['weights']})"
+            )
+        return override
+
 
 def _check_section(manifest: Mapping[str, Any], section: str, keys: tuple[str, ...]) -> None:
     missing = [k for k in keys if k not in manifest[section]]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moviegenre.bundle import Bundle, BundleError, sha256_of, weights_kind
+from moviegenre.bundle import Bundle, weights_kind
 from moviegenre.features.backbones import backbone_params
 
 
@@ -43,28 +43,11 @@ def _backbone(bundle: Bundle, weights_override: str | Path | None) -> dict[str, 
     else:
         params = dict(recorded)
     if weights_kind(str(record["weights"])) == "file":
-        params["weights"] = _weights_file(bundle, str(params["weights"]), weights_override)
+        path = bundle.checked_weights_file(weights_override)
+        # named as the training run named it while it is there: the name is in the store key
+        if path != Path(str(params["weights"])):
+            params["weights"] = str(path)
     return backbone_params(params)
-
-
-def _weights_file(bundle: Bundle, recorded: str, override: str | Path | None) -> str:
-    """The weights file to build the backbone from, named as the training run named it
-    when it is still there (the name is part of the store key), else where it moved."""
-    record = bundle.manifest["backbone"]
-    if override is None and Path(recorded).is_file():
-        return recorded
-    path = Path(override) if override is not None else bundle.weights_file()
-    if path is None or not path.is_file():
-        raise BundleError(
-            f"the backbone weights file recorded in the bundle is missing: {recorded}; put "
-            "it back or give its new place (backbone_weights)"
-        )
-    expected = record.get("weights_sha256")
-    if expected and sha256_of(path) != expected:
-        raise BundleError(
-            f"{path} is not the weights file the models were trained with (sha256 differs)"
-        )
-    return str(path)
 
 
 def feature_settings(bundle: Bundle, backbone_weights: str | Path | None = None) -> FeatureSettings:

@@ -23,7 +23,6 @@ from moviegenre.bundle import (
     BundleError,
     ResolvedModel,
     feature_code,
-    sha256_of,
     weights_kind,
 )
 from moviegenre.features.cores import available_cores
@@ -119,31 +118,8 @@ class Predictor:
         backbone = self.bundle.manifest["backbone"]
         kind = weights_kind(str(backbone["weights"]))
         self.weights_spec = str(backbone["weights"])
-        if override is not None:
-            if kind != "file":
-                raise BundleError(
-                    f"--backbone-weights applies to bundles made with a weights file; this "
-                    f"one uses {self.weights_spec!r}"
-                )
-            override = Path(override)
-            if not override.is_file():
-                raise BundleError(f"backbone weights file not found: {override}")
-            expected = backbone.get("weights_sha256")
-            if expected and sha256_of(override) != expected:
-                raise BundleError(
-                    f"{override} is not the weights file the models were trained with "
-                    f"(sha256 differs from the bundle's record of {backbone['weights']})"
-                )
-            self.weights_spec = str(override)
-        elif kind == "file" and self.needs_visual:
-            path = self.bundle.weights_file()
-            if path is None or not path.is_file():
-                raise BundleError(
-                    f"the backbone weights file recorded in the bundle is missing: "
-                    f"{backbone['weights']} (absolute: {backbone.get('weights_path')}); "
-                    "put it back or pass --backbone-weights FILE"
-                )
-            self.weights_spec = str(path)
+        if override is not None or (kind == "file" and self.needs_visual):
+            self.weights_spec = str(self.bundle.checked_weights_file(override))
         if kind == "none" and self.needs_visual:
             log.warning(
                 "backbone %s has weights 'none' (random initialisation, offline demo): "
