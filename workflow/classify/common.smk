@@ -7,7 +7,7 @@ from pathlib import Path
 from moviegenre.classify.plan import plan_run
 from moviegenre.config import exit_on_config_error
 from moviegenre.features.code_version import feature_code_version
-from moviegenre.features.cores import gpu_jobs_at_once, visual_shard_threads
+from moviegenre.features.cores import gpu_job_threads, gpu_jobs_at_once
 from moviegenre.features.gpu_slots import SLOTS_ENV
 from moviegenre.snakemake_locks import clear_stale_locks, forget_owner, record_owner
 
@@ -40,11 +40,9 @@ def classify_videos(wildcards):
 
 def classify_visual_threads(wildcards):
     """All of --cores split among the GPU jobs at once; cluster_cores on a cluster."""
-    return visual_shard_threads(
-        cores=workflow._cores,
-        cluster=workflow.nodes is not None or workflow.remote_exec,
-        global_resources=workflow.global_resources,
-        extraction={"audio_share": 0, "cluster_cores": RUN.config["cluster_cores"]},
+    return gpu_job_threads(
+        workflow,
+        {"audio_share": 0, "cluster_cores": RUN.config["cluster_cores"]},
         audio_pending=False,
         visual_pending=sum(not Path(RUN.scores(s)).exists() for s in RUN.shards),
     )

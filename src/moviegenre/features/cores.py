@@ -68,14 +68,27 @@ def visual_threads_in_workflow(
     from moviegenre import paths
 
     shards = list(shards)
+    return gpu_job_threads(
+        workflow,
+        config["extraction"],
+        audio_pending=any(not paths.audio_shard(shard).exists() for shard in shards),
+        visual_pending=sum(not paths.shard_file(visual_dir, s).exists() for s in shards),
+    )
+
+
+def gpu_job_threads(
+    workflow: Any, extraction: Mapping[str, Any], audio_pending: bool, visual_pending: int
+) -> int:
+    """A GPU job's ``threads:`` in Snakemake's ``workflow`` (extraction's visual shards,
+    classification's): ``extraction`` holds ``audio_share`` and ``cluster_cores``."""
     return visual_shard_threads(
         cores=workflow._cores,
         # jobs go to nodes (--jobs with a cluster executor), or this process is one of them
         cluster=workflow.nodes is not None or workflow.remote_exec,
         global_resources=workflow.global_resources,
-        extraction=config["extraction"],
-        audio_pending=any(not paths.audio_shard(shard).exists() for shard in shards),
-        visual_pending=sum(not paths.shard_file(visual_dir, s).exists() for s in shards),
+        extraction=extraction,
+        audio_pending=audio_pending,
+        visual_pending=visual_pending,
     )
 
 
