@@ -9,6 +9,7 @@ rest); each DVC stage is `python -m moviegenre.pipeline.<stage>` (one fold model
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -124,54 +125,37 @@ def _cmd_import_lmtd(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---- predict: genres of new trailers from the bundle (see moviegenre.predict) ----------------
+# ---- predict and classify: genres of new trailers from the bundle ---------------------------
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from moviegenre.predict import run
-
-    return run(args)
-
-
-def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
-    from moviegenre.predict import EPILOG, add_arguments
-
-    p = _subcommand(
+def _add_bundle_commands(sub: argparse._SubParsersAction) -> None:
+    _add_bundle_command(
         sub,
         "predict",
+        "moviegenre.predict",
         "predict the genres of trailer files with the bundle (models/bundle)",
         "Features are computed as the pipeline computes them, with the parameters recorded "
         "in the bundle (not params.yaml).",
-        epilog=EPILOG,
-        params_option=False,  # the bundle's settings, never params.yaml
     )
-    add_arguments(p)
-    p.set_defaults(func=_cmd_predict)
-
-
-# ---- end of predict ------------------------------------------------------------------------
-
-
-def _cmd_classify(args: argparse.Namespace) -> int:
-    from moviegenre.classify.command import run
-
-    return run(args)
-
-
-def _add_classify_parser(sub: argparse._SubParsersAction) -> None:
-    from moviegenre.classify.command import EPILOG, add_arguments
-
-    p = _subcommand(
+    _add_bundle_command(
         sub,
         "classify",
+        "moviegenre.classify.command",
         "genres for every trailer of a folder, through the Snakemake DAG (resumable)",
         "Runs workflow/classify.smk: the extraction shard jobs with the bundle's settings (not "
         "params.yaml), one scoring job per shard, one table (genres.csv, genres.parquet).",
-        epilog=EPILOG,
-        params_option=False,
     )
-    add_arguments(p)
-    p.set_defaults(func=_cmd_classify)
+
+
+def _add_bundle_command(
+    sub: argparse._SubParsersAction, name: str, module_name: str, summary: str, details: str
+) -> None:
+    """A command that reads the bundle's settings, never params.yaml (moviegenre.predict,
+    moviegenre.classify.command): its module gives the options, EPILOG and run(args)."""
+    module = importlib.import_module(module_name)
+    p = _subcommand(sub, name, summary, details, epilog=module.EPILOG, params_option=False)
+    module.add_arguments(p)
+    p.set_defaults(func=module.run)
 
 
 def _cmd_audio_features(args: argparse.Namespace) -> int:
@@ -296,8 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_cache)
 
-    _add_predict_parser(sub)
-    _add_classify_parser(sub)
+    _add_bundle_commands(sub)
     _add_audio_features_parser(sub)
     return parser
 
