@@ -13,6 +13,7 @@ summary = write_archive_table(
     scores=[Path(p) for p in snakemake.input.scores],
     status_files=[Path(p) for p in snakemake.input.status],
     rejected=snakemake.params.rejected,
+    run_started=Path(snakemake.params.run_started),
     archive=Path(snakemake.params.archive),
     bundle_dir=Path(snakemake.params.bundle),
     model=snakemake.params.model,

@@ -25,7 +25,7 @@ rule classify_all:
 
 onstart:
     record_owner()
-    RUN.write_record()
+    RUN.start()
 
 
 onsuccess:

@@ -92,6 +92,7 @@ rule classify_table:
         # not read as wildcard patterns)
         rejected=lambda wildcards: RUN.rejected_rows(),
         archive=str(RUN.archive.folder),
+        run_started=str(RUN.run_started),
         bundle_id=RUN.bundle_id,
         model=RUN.model,
         bundle=str(RUN.bundle.directory),

@@ -8,6 +8,7 @@ bad value stops the run before any job with one line naming it.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,7 +18,7 @@ import jsonschema
 import yaml
 
 from moviegenre import paths
-from moviegenre.atomic import write_json_atomic
+from moviegenre.atomic import write_json_atomic, write_text_atomic
 from moviegenre.bundle import Bundle, BundleError, ResolvedModel, load_bundle
 from moviegenre.classify.archive import Archive, screen_archive
 from moviegenre.classify.settings import FeatureSettings, feature_settings
@@ -26,6 +27,8 @@ from moviegenre.predict import bundle_id
 
 SCHEMA_RESOURCE = "schemas/classify.schema.yaml"
 RUN_RECORD = "run.json"
+#: when the last run began (Snakemake's onstart): its summary counts the shards it rewrote
+RUN_STARTED = "run_started"
 #: keys of params.yaml that classification takes from the bundle instead
 BUNDLE_KEYS = ("frames", "backbone", "audio", "extraction", "dataset", "data")
 
@@ -137,8 +140,15 @@ class ClassifyRun:
                 f"{self.out} (moviegenre classify --redo)"
             )
 
-    def write_record(self) -> None:
+    @property
+    def run_started(self) -> Path:
+        return self.out / RUN_STARTED
+
+    def start(self) -> None:
+        """Snakemake's onstart: claim the output folder for this bundle and model, and mark
+        when the run began."""
         write_json_atomic(self.out / RUN_RECORD, self.record())
+        write_text_atomic(self.run_started, str(time.time_ns()))
 
 
 def default_out(archive: str | Path) -> Path:

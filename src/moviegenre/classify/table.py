@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from moviegenre.atomic import write_atomic, write_json_atomic
-from moviegenre.paths import origins_file
+from moviegenre.features.report import rows_of_this_run
 from moviegenre.predict import TrailerResult
 
 #: the columns before each genre's probability and threshold, in the table's order
@@ -191,21 +191,18 @@ def summarize(table: pa.Table, origins: Mapping[str, Counter]) -> dict[str, Any]
         f"{summary['rejected']} rejected, {audio_missing} without sound); visual features: "
         f"{visual.get('reused', 0)} reused from the feature store, "
         f"{visual.get('extracted', 0)} decoded"
+        + (f", {visual['kept']} kept from earlier runs" if visual.get("kept") else "")
     )
     return summary
 
 
-def origins_of(status_files: Iterable[Path]) -> dict[str, Counter]:
-    """How each modality's rows were obtained by the job that last wrote each shard:
-    decoded ("extracted") or taken from the feature store ("reused")."""
+def origins_of(status_files: Sequence[Path], run_started: Path) -> dict[str, Counter]:
+    """How this run got each modality's rows: decoded ("extracted"), taken from the feature
+    store ("reused"), or "kept" in a shard no job of this run rewrote (features/report.py's
+    rows_of_this_run, as the extraction summary counts them)."""
     counts: dict[str, Counter] = {}
-    for status in status_files:
-        kind = Path(status).parent.name
-        try:
-            origins = json.loads(origins_file(Path(status)).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        counts.setdefault(kind, Counter()).update(origins)
+    for row in rows_of_this_run(status_files, run_started):
+        counts.setdefault(row.stage, Counter())[row.origin] += 1
     return counts
 
 
@@ -213,6 +210,7 @@ def write_archive_table(
     scores: Sequence[Path],
     status_files: Sequence[Path],
     rejected: Sequence[Sequence[str]],
+    run_started: Path,
     archive: Path,
     bundle_dir: Path,
     model: str,
@@ -234,7 +232,7 @@ def write_archive_table(
     table = gather(scores, refused, genres, thresholds, metadata)
     write_parquet_atomic(table, outputs["parquet"])
     write_csv_atomic(table, outputs["csv"])
-    summary = summarize(table, origins_of(status_files))
+    summary = summarize(table, origins_of(status_files, run_started))
     summary.update(metadata)
     write_json_atomic(outputs["summary"], summary)
     return summary
