@@ -9,11 +9,11 @@ rest); each DVC stage is `python -m moviegenre.pipeline.<stage>` (one fold model
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from moviegenre import __version__, paths
 from moviegenre.config import ConfigError, load_params
@@ -129,10 +129,13 @@ def _cmd_import_lmtd(args: argparse.Namespace) -> int:
 
 
 def _add_bundle_commands(sub: argparse._SubParsersAction) -> None:
+    from moviegenre import predict
+    from moviegenre.classify import command as classify
+
     _add_bundle_command(
         sub,
         "predict",
-        "moviegenre.predict",
+        predict,
         "predict the genres of trailer files with the bundle (models/bundle)",
         "Features are computed as the pipeline computes them, with the parameters recorded "
         "in the bundle (not params.yaml).",
@@ -140,7 +143,7 @@ def _add_bundle_commands(sub: argparse._SubParsersAction) -> None:
     _add_bundle_command(
         sub,
         "classify",
-        "moviegenre.classify.command",
+        classify,
         "genres for every trailer of a folder, through the Snakemake DAG (resumable)",
         "Runs workflow/classify.smk: the extraction shard jobs with the bundle's settings (not "
         "params.yaml), one scoring job per shard, one table (genres.csv, genres.parquet).",
@@ -148,11 +151,10 @@ def _add_bundle_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_bundle_command(
-    sub: argparse._SubParsersAction, name: str, module_name: str, summary: str, details: str
+    sub: argparse._SubParsersAction, name: str, module: Any, summary: str, details: str
 ) -> None:
     """A command that reads the bundle's settings, never params.yaml (moviegenre.predict,
     moviegenre.classify.command): its module gives the options, EPILOG and run(args)."""
-    module = importlib.import_module(module_name)
     p = _subcommand(sub, name, summary, details, epilog=module.EPILOG, params_option=False)
     module.add_arguments(p)
     p.set_defaults(func=module.run)
