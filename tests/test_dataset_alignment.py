@@ -38,6 +38,28 @@ def _audio(i: int) -> np.ndarray:
     return (i + np.arange(140) / 1000).astype(np.float32)
 
 
+def _write_shards(config: dict, shard: str, ids: list[str], sign: int = 1) -> None:
+    """One visual and one audio shard of `ids` (features times `sign`: -1 marks a leftover)."""
+    visual_dir = Path("results/features/visual") / config["backbone"]["name"]
+    order = list(reversed(ids))  # visual rows in reverse id order
+    write_table_atomic(
+        visual_table(
+            order,
+            [np.arange(len(_frames(int(t))), dtype=np.float32) for t in order],
+            [sign * _frames(int(t)) for t in order],
+            DIM,
+        ),
+        visual_dir / f"shard-{shard}.parquet",
+        visual_metadata(config["backbone"], config["frames"], DIM),
+    )
+    order = ids[1::2] + ids[::2]  # audio rows in yet another order
+    write_table_atomic(
+        audio_table(order, np.stack([sign * _audio(int(t)) for t in order]), [False] * len(order)),
+        Path(f"results/features/audio/shard-{shard}.parquet"),
+        audio_metadata(config["audio"], 140),
+    )
+
+
 def _write_inputs(root: Path) -> dict:
     rng = np.random.default_rng(3)
     labels = (rng.random((len(IDS), 9)) < 0.4).astype(np.uint8)
@@ -49,38 +71,24 @@ def _write_inputs(root: Path) -> dict:
     config["extraction"]["shards"] = N_SHARDS
     config["dataset"].update(genres=9, max_frames=4)
     keys = [f"{i:06d}" for i in IDS]
-    visual_dir = Path("results/features/visual") / config["backbone"]["name"]
     for shard, ids in group_by_shard(keys, N_SHARDS).items():
-        order = list(reversed(ids))  # visual rows in reverse id order
-        write_table_atomic(
-            visual_table(
-                order,
-                [np.arange(len(_frames(int(t))), dtype=np.float32) for t in order],
-                [_frames(int(t)) for t in order],
-                DIM,
-            ),
-            visual_dir / f"shard-{shard}.parquet",
-            visual_metadata(config["backbone"], config["frames"], DIM),
-        )
-        order = ids[1::2] + ids[::2]  # audio rows in yet another order
-        write_table_atomic(
-            audio_table(order, np.stack([_audio(int(t)) for t in order]), [False] * len(order)),
-            Path(f"results/features/audio/shard-{shard}.parquet"),
-            audio_metadata(config["audio"], 140),
-        )
-    ok = [TrailerStatus(t, f"{t}.mp4", stage, "ok") for t in keys for stage in ("visual", "audio")]
+        _write_shards(config, shard, ids)
+    ok = [
+        TrailerStatus(t, f"{t}.mp4", stage, "ok", shard=shard)
+        for shard, ids in group_by_shard(keys, N_SHARDS).items()
+        for t in ids
+        for stage in ("visual", "audio")
+    ]
     write_report(
         ok, {t: f"{t}.mp4" for t in keys}, paths.EXTRACTION_REPORT, paths.EXTRACTION_SUMMARY
     )
     return config
 
 
-def test_dataset_rows_match_labels_splits_visual_and_audio(tmp_path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    config = _write_inputs(tmp_path)
-    build_dataset(config, Path("results/dataset"))
+def _check_rows(root: Path) -> None:
+    """Every row of the built data set against its own labels, split and features."""
     data = load_dataset(Path("results/dataset"))
-    truth = read_labels(tmp_path / "database.db").set_index("trailer_id")
+    truth = read_labels(root / "database.db").set_index("trailer_id")
 
     assert sorted(data.index["trailer_id"]) == [f"{i:06d}" for i in IDS]
     assert data.genres == tuple(GENRES_9)
@@ -99,6 +107,30 @@ def test_dataset_rows_match_labels_splits_visual_and_audio(tmp_path, monkeypatch
         np.testing.assert_array_equal(data.audio[row], _audio(i), err_msg=trailer_id)
         assert bool(data.index.at[row, "has_audio"])
     assert set(data.index["split"]) == {"train", "valid", "test"}
+
+
+def test_dataset_rows_match_labels_splits_visual_and_audio(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = _write_inputs(tmp_path)
+    build_dataset(config, Path("results/dataset"))
+    _check_rows(tmp_path)
+
+
+def test_the_data_set_reads_the_shards_extraction_wrote_not_a_recomputed_name(
+    tmp_path, monkeypatch
+) -> None:
+    """Extraction wrote 3 shards; shard-0003 and shard-0004 are left from an earlier count
+    of 5 (every trailer, other values), and params.yaml now says 5 with no extraction
+    since: the data set still takes each trailer from the shard the report names."""
+    monkeypatch.chdir(tmp_path)
+    config = _write_inputs(tmp_path)
+    keys = [f"{i:06d}" for i in IDS]
+    _write_shards(config, "0003", keys, sign=-1)
+    _write_shards(config, "0004", keys, sign=-1)
+    config["extraction"]["shards"] = 5
+    report = build_dataset(config, Path("results/dataset"))
+    _check_rows(tmp_path)
+    assert report["problems"]["stale_features_ignored"] == []  # each is current elsewhere
 
 
 def test_shards_are_read_in_another_order_than_written() -> None:

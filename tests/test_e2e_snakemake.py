@@ -46,7 +46,9 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_extracts_every_trailer_into_shards(extracted: Path) -> None:
-    report = pd.read_csv(extracted / "results/extraction_report.csv", dtype={"trailer_id": str})
+    report = pd.read_csv(
+        extracted / "results/extraction_report.csv", dtype={"trailer_id": str, "shard": str}
+    )
     assert len(report) == N_TRAILERS
     assert (report["visual_status"] == "ok").all() and (report["audio_status"] == "ok").all()
     summary = json.loads((extracted / "results/extraction_summary.json").read_text())
@@ -67,6 +69,8 @@ def test_extracts_every_trailer_into_shards(extracted: Path) -> None:
             extracted / f"results/features/audio/shard-{shard}.parquet"
         )
         assert a_ids == ids and vectors.shape == (len(ids), 140) and not silent.any()
+        # the report names the shard each trailer's features went to (the data set reads it)
+        assert sorted(report.loc[report["shard"] == shard, "trailer_id"]) == ids
         assert a_meta["audio"]["pooling"] == "seed"
         seen += ids
     assert sorted(seen) == sorted(report["trailer_id"])

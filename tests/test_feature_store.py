@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import copy_repo, run
 from media import write_test_video
@@ -88,17 +89,17 @@ def test_summary_counts_only_the_shards_this_run_wrote(tmp_path: Path) -> None:
     """Shards written before the run began are "kept", not counted as decoded again."""
 
     def status(name: str, rows: list[tuple[str, str, str]]) -> Path:
-        path = tmp_path / f"{name}.status.csv"
+        path = tmp_path / f"shard-{name}.status.csv"
         statuses = [TrailerStatus(t, f"{t}.mp4", "audio", s, origin=o) for t, s, o in rows]
         write_status_csv(statuses, path)
         write_origins(statuses, path)
         return path
 
-    old = status("old", [("a", "ok", "extracted"), ("b", "ok", "extracted")])
+    old = status("0000", [("a", "ok", "extracted"), ("b", "ok", "extracted")])
     marker = tmp_path / "started"
     marker.write_text(str(old.stat().st_mtime_ns + 1))
     new = status(
-        "new", [("c", "ok", "reused"), ("d", "ok", "extracted"), ("e", "failed", "extracted")]
+        "0001", [("c", "ok", "reused"), ("d", "ok", "extracted"), ("e", "failed", "extracted")]
     )
     os.utime(new, ns=(old.stat().st_mtime_ns + 2,) * 2)
     rows = rows_of_this_run([old, new], marker)
@@ -107,6 +108,14 @@ def test_summary_counts_only_the_shards_this_run_wrote(tmp_path: Path) -> None:
     assert (audio["extracted"], audio["reused"], audio["kept"], audio["failed_now"]) == (2, 1, 2, 1)
     assert "[this run: 2 extracted (1 failed), 1 reused" in summary["text"]
     assert "2 in shards not rerun" in summary["text"]
+    report = pd.read_csv(tmp_path / "r.csv", dtype=str)  # each row with its status file's shard
+    assert dict(zip(report["trailer_id"], report["shard"], strict=True)) == {
+        "a": "0000",
+        "b": "0000",
+        "c": "0001",
+        "d": "0001",
+        "e": "0001",
+    }
 
 
 def _large_video(path: Path, seed: int, duration_s: float = 8.0) -> Path:

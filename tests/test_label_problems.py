@@ -102,7 +102,9 @@ def write_extraction(config: dict, files: dict[str, str], with_features: list[st
         for t in ids:
             for stage in ("visual", "audio"):
                 if t in good:
-                    statuses.append(TrailerStatus(t, files[t], stage, "ok", "", "", 8.0, FRAMES))
+                    statuses.append(
+                        TrailerStatus(t, files[t], stage, "ok", "", "", 8.0, FRAMES, shard=shard)
+                    )
                 else:
                     statuses.append(
                         TrailerStatus.from_error(t, Path(files[t]), stage, "unreadable", "x")

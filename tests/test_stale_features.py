@@ -27,13 +27,21 @@ from moviegenre.dataset import DatasetError, build_dataset
 from moviegenre.dataset_files import load_dataset
 from moviegenre.features.report import write_report
 from moviegenre.features.shard_metadata import audio_metadata, visual_metadata
-from moviegenre.features.shards import audio_table, group_by_shard, visual_table, write_table_atomic
+from moviegenre.features.shards import (
+    audio_table,
+    group_by_shard,
+    shard_name,
+    shard_of,
+    visual_table,
+    write_table_atomic,
+)
 from moviegenre.features.status import TrailerStatus
 from moviegenre.genres import GENRES_9
 
 N_SHARDS = 2
 LMTD_IDS = [2, 135, 136, 137, 200, 201]
 DEMO_IDS = [f"{i:06d}" for i in range(130, 140)]  # the demo's trailers, 000135 among them
+SHARD_OF_000135 = shard_name(shard_of("000135", N_SHARDS))
 
 
 def _lmtd_files(root: Path, ids: list[int] = LMTD_IDS) -> tuple[Path, Path]:
@@ -100,7 +108,7 @@ def test_rows_the_current_extraction_did_not_make_are_not_joined(tmp_path, monke
     config = _config(db, pickle)
     _demo_leftovers(config)
     import_lmtd(db, pickle, None, N_SHARDS, Path("."), 240)
-    now = [TrailerStatus("000135", "000135.mp4", "audio", "ok")]
+    now = [TrailerStatus("000135", "000135.mp4", "audio", "ok", shard=SHARD_OF_000135)]
     write_report(now, {"000135": "000135.mp4"}, paths.EXTRACTION_REPORT, paths.EXTRACTION_SUMMARY)
 
     report = build_dataset(config, Path("results/dataset"))
@@ -119,7 +127,10 @@ def test_a_shard_made_with_other_settings_stops_the_build(tmp_path, monkeypatch,
     config = _config(db, None)
     config["data"]["source"] = "synthetic"
     _demo_leftovers(config)
-    now = [TrailerStatus("000135", "000135.mp4", s, "ok") for s in ("visual", "audio")]
+    now = [
+        TrailerStatus("000135", "000135.mp4", s, "ok", shard=SHARD_OF_000135)
+        for s in ("visual", "audio")
+    ]
     write_report(now, {"000135": "000135.mp4"}, paths.EXTRACTION_REPORT, paths.EXTRACTION_SUMMARY)
     if kind == "audio":
         config["audio"]["resampler"] = "kaiser_best"

@@ -27,7 +27,6 @@ from moviegenre.dataset_files import DatasetError
 from moviegenre.features.audio_layout import audio_dim
 from moviegenre.features.shards import (
     CorruptShardError,
-    group_by_shard,
     read_audio_shard,
     read_table_checked,
     read_visual_shard,
@@ -48,23 +47,53 @@ def _write_atomic(path: Path, write) -> None:
     write_atomic(path, through_handle)
 
 
-def current_extraction(visual_dir: Path) -> tuple[set[str] | None, set[str]]:
-    """(trailer ids with visual features, with audio features) by the current extraction.
+#: shard file -> the labelled trailers whose features the current extraction put there
+#: (None: every row, for the shards `moviegenre import-lmtd` wrote)
+ShardMembers = dict[Path, "set[str] | None"]
 
-    The extraction report is rewritten by every extraction from the status rows of the
-    shards of the trailers found now, so a trailer is current in a modality when it is
-    ``ok`` there; rows of any other trailer in a shard file are leftovers of an earlier
-    source. Visual features imported from LMTD-9 (None: all current) are the import's,
-    which removes the shards of earlier imports itself.
+
+def current_shards(
+    report: pd.DataFrame, visual_dir: Path, wanted: set[str]
+) -> tuple[ShardMembers, ShardMembers]:
+    """(visual, audio): the shard files the current extraction wrote for the trailers in
+    `wanted`, each with the trailers it holds for it.
+
+    Read, not recomputed: the extraction report, which every extraction rewrites from the
+    status files of the shards it made, names each ``ok`` trailer's shard. A shard file
+    that no row names is a leftover of an earlier source or shard count, and is never
+    joined. Visual features imported from LMTD-9 are every shard of the import's own
+    folder, since the import removes the shards of earlier imports.
     """
-    report_csv = paths.EXTRACTION_REPORT
-    if report_csv.exists():
-        report = pd.read_csv(report_csv, dtype={"trailer_id": str}, keep_default_na=False)
+    members: dict[str, dict[str, set[str]]] = {"visual": {}, "audio": {}}
+    for stage, groups in members.items():
+        ok = report[(report[f"{stage}_status"] == "ok") & report["trailer_id"].isin(wanted)]
+        for trailer_id, shard in zip(ok["trailer_id"], ok["shard"], strict=True):
+            groups.setdefault(shard, set()).add(trailer_id)
+    audio: ShardMembers = {paths.audio_shard(s): ids for s, ids in members["audio"].items()}
+    if visual_dir.name == paths.LMTD_VISUAL_NAME:
+        visual: ShardMembers = {path: None for path in _shard_files(visual_dir)}
     else:
-        report = pd.DataFrame(columns=["trailer_id", "visual_status", "audio_status"])
-    visual = set(report.loc[report["visual_status"] == "ok", "trailer_id"])
-    audio = set(report.loc[report["audio_status"] == "ok", "trailer_id"])
-    return (None if visual_dir.name == paths.LMTD_VISUAL_NAME else visual), audio
+        visual = {paths.shard_file(visual_dir, s): ids for s, ids in members["visual"].items()}
+    return dict(sorted(visual.items())), dict(sorted(audio.items()))
+
+
+def read_extraction_report() -> pd.DataFrame:
+    """The extraction report's rows (none before the first extraction); DatasetError for a
+    report without the shard column, which an earlier version of the report rule wrote."""
+    report_csv = paths.EXTRACTION_REPORT
+    if not report_csv.exists():
+        return pd.DataFrame(columns=["trailer_id", "shard", "visual_status", "audio_status"])
+    report = pd.read_csv(report_csv, dtype=str, keep_default_na=False)
+    if "shard" not in report.columns:
+        raise DatasetError(
+            f"{report_csv} does not say which shard holds each trailer (an earlier version "
+            "wrote it): run `snakemake --forcerun extraction_report` (or `dvc repro -f features`)."
+        )
+    return report
+
+
+def _shard_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("shard-*.parquet"))
 
 
 def check_settings(path: Path, meta: dict[str, Any], config: dict[str, Any]) -> None:
@@ -91,12 +120,12 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     labels = read_labels(Path(config["data"]["labels_db"]))
     visual_dir = paths.visual_features_dir(config)
     wanted = labels["trailer_id"].tolist()
-    shards = group_by_shard(wanted, int(config["extraction"]["shards"]))
-    # Only what the current extraction made: a shard left from another data source (the
-    # demo's, before `import-lmtd`) may hold the same ids with another trailer's features.
-    visual_ok, audio_ok = current_extraction(visual_dir)
+    labelled = set(wanted)
+    extraction = read_extraction_report()
+    visual_shards, audio_shards = current_shards(extraction, visual_dir, labelled)
 
-    frame_counts, dim, visual_meta, stale = _count_frames(shards, visual_dir, visual_ok, config)
+    frame_counts, dim, visual_meta, stale = _count_frames(visual_shards, labelled, config)
+    stale |= _leftover_ids(visual_dir, visual_shards, labelled) - set(frame_counts)
     problems: dict[str, list[str]] = {
         "labelled_without_visual_features": sorted(set(wanted) - set(frame_counts))
     }
@@ -105,10 +134,13 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     n_frames = min(int(config["dataset"]["max_frames"]), max(frame_counts[t] for t in ids))
 
     arrays = _Arrays(out_dir, ids, n_frames, dim, audio_dim(config["audio"]))
-    for shard, shard_ids in shards.items():
-        arrays.fill_visual(paths.shard_file(visual_dir, shard))
-        stale |= arrays.fill_audio(paths.audio_shard(shard), shard_ids, audio_ok, config)
+    for path, members in visual_shards.items():
+        arrays.fill_visual(path, members)
+    audio_stale = _leftover_ids(paths.AUDIO_FEATURES, audio_shards, set(ids))
+    for path, members in audio_shards.items():
+        audio_stale |= arrays.fill_audio(path, members or set(), config)
     arrays.finish()
+    stale |= audio_stale - set().union(*audio_shards.values())
     problems["without_audio"] = [t for t, ok in zip(ids, arrays.has_audio, strict=True) if not ok]
     problems["stale_features_ignored"] = sorted(stale)
 
@@ -127,7 +159,9 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
     _write_atomic(
         out_dir / paths.DATASET_INDEX, lambda handle: index.to_parquet(handle, index=False)
     )
-    problems.update(_unmatched_files(wanted, problems["labelled_without_visual_features"]))
+    problems.update(
+        _unmatched_files(extraction, wanted, problems["labelled_without_visual_features"])
+    )
 
     report = {
         "genres": list(genres),
@@ -157,33 +191,42 @@ def build_dataset(config: dict[str, Any], out_dir: Path = paths.DATASET) -> dict
 
 
 def _count_frames(
-    shards: dict[str, list[str]],
-    visual_dir: Path,
-    visual_ok: set[str] | None,
-    config: dict[str, Any],
+    visual_shards: ShardMembers, wanted: set[str], config: dict[str, Any]
 ) -> tuple[dict[str, int], int | None, dict | None, set[str]]:
     """Pass 1: (frames per labelled trailer with current visual features, their width, the
-    shards' metadata, labelled ids whose rows the current extraction did not make)."""
+    shards' metadata, labelled trailers in rows of these shards the current extraction did
+    not make)."""
     frame_counts: dict[str, int] = {}
     dim, visual_meta, stale = None, None, set()
-    for shard in shards:
-        path = paths.shard_file(visual_dir, shard)
+    for path, members in visual_shards.items():
         if not path.exists():
             continue
         # Only the id column: 10-90x cheaper than the whole shard, which pass 2 reads.
         table, meta = read_table_checked(path, columns=["trailer_id"])
-        counts = table.column("trailer_id").value_counts().to_pylist()
-        wanted_here = set(shards[shard])
-        current = wanted_here if visual_ok is None else wanted_here & visual_ok
-        stale |= {e["values"] for e in counts if e["values"] in wanted_here - current}
-        if not current & {e["values"] for e in counts}:
-            continue
-        check_settings(path, meta, config)
-        dim, visual_meta = int(meta["dim"]), meta
-        for entry in counts:
-            if entry["values"] in current:
-                frame_counts[entry["values"]] = int(entry["counts"])
-    return frame_counts, dim, visual_meta, stale
+        counts = {
+            entry["values"]: int(entry["counts"])
+            for entry in table.column("trailer_id").value_counts().to_pylist()
+            if entry["values"] in wanted
+        }
+        current = {t: n for t, n in counts.items() if members is None or t in members}
+        stale |= set(counts) - set(current)
+        if current:
+            check_settings(path, meta, config)
+            dim, visual_meta = int(meta["dim"]), meta
+            frame_counts.update(current)
+    return frame_counts, dim, visual_meta, stale - set(frame_counts)
+
+
+def _leftover_ids(directory: Path, listed: ShardMembers, wanted: set[str]) -> set[str]:
+    """Labelled trailers in the shard files of `directory` that no report row names (an
+    earlier source's or shard count's): reported as stale, never joined."""
+    found: set[str] = set()
+    for path in _shard_files(directory):
+        if path not in listed:
+            with contextlib.suppress(CorruptShardError):
+                table, _ = read_table_checked(path, columns=["trailer_id"])
+                found |= set(table.column("trailer_id").unique().to_pylist()) & wanted
+    return found
 
 
 def _keep_labelled(
@@ -232,37 +275,32 @@ class _Arrays:
         self.has_audio = np.zeros(len(ids), dtype=bool)
         self.silent = np.zeros(len(ids), dtype=bool)
 
-    def fill_visual(self, path: Path) -> None:
-        """The first n_frames frames of each kept trailer of a visual shard (zero padded)."""
+    def fill_visual(self, path: Path, members: set[str] | None) -> None:
+        """The first n_frames frames of each kept trailer of a visual shard that the current
+        extraction put there (zero padded)."""
         if not path.exists():
             return
         vis = read_visual_shard(path)
         for i, trailer_id in enumerate(vis.trailer_ids):
             row = self.row_of.get(trailer_id)
-            if row is not None:
+            if row is not None and (members is None or trailer_id in members):
                 frames = vis.of(i)[: self.n_frames]
                 self.visual[row, : len(frames)] = frames
 
-    def fill_audio(
-        self, audio_path: Path, shard_ids: list[str], audio_ok: set[str], config: dict[str, Any]
-    ) -> set[str]:
-        """The vectors of an audio shard's current rows; returns the kept trailers whose rows
-        the current extraction did not make (stale, not joined)."""
+    def fill_audio(self, path: Path, members: set[str], config: dict[str, Any]) -> set[str]:
+        """The vectors of the kept trailers the current extraction put in an audio shard;
+        returns the kept trailers whose rows there it did not make (stale, not joined)."""
         stale: set[str] = set()
-        row_of = self.row_of
-        if audio_path.exists() and audio_ok & set(shard_ids):
-            a_ids, vectors, quiet, a_meta = read_audio_shard(audio_path)
-            check_settings(audio_path, a_meta, config)
-            for trailer_id, vector, is_quiet in zip(a_ids, vectors, quiet, strict=True):
-                row = row_of.get(trailer_id)
-                if row is not None and trailer_id not in audio_ok:
-                    stale.add(trailer_id)
-                elif row is not None:
-                    self.audio[row], self.has_audio[row], self.silent[row] = vector, True, is_quiet
-        elif audio_path.exists():  # a leftover: only its ids, to report them
-            with contextlib.suppress(CorruptShardError):
-                table, _ = read_table_checked(audio_path, columns=["trailer_id"])
-                stale |= set(table.column("trailer_id").to_pylist()) & set(row_of)
+        if not path.exists():
+            return stale
+        a_ids, vectors, quiet, a_meta = read_audio_shard(path)
+        check_settings(path, a_meta, config)
+        for trailer_id, vector, is_quiet in zip(a_ids, vectors, quiet, strict=True):
+            row = self.row_of.get(trailer_id)
+            if row is not None and trailer_id not in members:
+                stale.add(trailer_id)
+            elif row is not None:
+                self.audio[row], self.has_audio[row], self.silent[row] = vector, True, is_quiet
         return stale
 
     def finish(self) -> None:
@@ -272,16 +310,13 @@ class _Arrays:
         os.replace(self.tmp_visual, self.visual_path)
 
 
-def _unmatched_files(wanted: list[str], without_visual: list[str]) -> dict[str, list[str]]:
+def _unmatched_files(
+    extraction: pd.DataFrame, wanted: list[str], without_visual: list[str]
+) -> dict[str, list[str]]:
     """Files with features or extraction rows but no label (e.g. new trailers to predict),
     and labels without features whose trailer file was not even found."""
-    report_csv = paths.EXTRACTION_REPORT
-    unlabelled: list[str] = []
-    no_file: list[str] = []
-    if report_csv.exists():
-        extracted = set(pd.read_csv(report_csv, dtype={"trailer_id": str})["trailer_id"])
-        unlabelled = sorted(extracted - set(wanted))
-        # (no trailer file at all, e.g. LMTD-9's features imported alone: nothing to report)
-        if extracted:
-            no_file = [t for t in without_visual if t not in extracted]
+    extracted = set(extraction["trailer_id"])
+    unlabelled = sorted(extracted - set(wanted))
+    # (no trailer file at all, e.g. LMTD-9's features imported alone: nothing to report)
+    no_file = [t for t in without_visual if t not in extracted] if extracted else []
     return {"files_without_labels": unlabelled, "labelled_without_trailer_file": no_file}

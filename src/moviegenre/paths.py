@@ -82,6 +82,14 @@ def shard_file(directory: Path, shard: str) -> Path:
     return directory / f"shard-{shard}.parquet"
 
 
+def shard_name_of(path: Path) -> str:
+    """The shard a shard file or its status file belongs to: "0003" for shard-0003.*."""
+    name = Path(path).name
+    if not name.startswith("shard-"):
+        raise ValueError(f"{path}: not a shard file")
+    return name.removeprefix("shard-").split(".", 1)[0]
+
+
 def shard_log(kind: str, shard: str) -> Path:
     """The rule log of one shard job; `kind` is "audio" or "visual/<features name>"."""
     return LOGS / kind / f"shard-{shard}.log"

@@ -1,4 +1,5 @@
 # One row per trailer: ok, or skipped / failed with the reason, for each modality.
+from moviegenre.features.report import REPORT_COLUMNS
 
 
 rule extraction_report:
@@ -20,5 +21,7 @@ rule extraction_report:
         trailers={trailer_id: str(path) for trailer_id, path in TRAILERS.items()},
         # a new odd folder entry alone changes this, so the report is rewritten to show it
         rejected=REJECTED,
+        # the report's layout: a report of another (an earlier version's) is rewritten
+        columns=list(REPORT_COLUMNS),
     script:
         "../../scripts/extraction_report.py"

@@ -17,6 +17,7 @@ from moviegenre.features.status import TrailerStatus, read_status_csv, summarize
 REPORT_COLUMNS = (
     "trailer_id",
     "file",
+    "shard",  # where the features are: the data set reads them there (moviegenre.dataset)
     "duration_s",
     "visual_status",
     "visual_reason",
@@ -39,6 +40,8 @@ def build_report(rows: Sequence[TrailerStatus], trailers: Mapping[str, str]) -> 
         entry = by_id.setdefault(
             (row.trailer_id, row.file), {"trailer_id": row.trailer_id, "file": row.file}
         )
+        if row.shard:
+            entry["shard"] = row.shard
         entry[f"{row.stage}_status"] = row.status
         entry[f"{row.stage}_reason"] = row.reason
         entry[f"{row.stage}_detail"] = row.detail
@@ -74,7 +77,7 @@ def rows_of_this_run(status_files: Sequence[Path], run_started: Path) -> list[Tr
             if len(origins) != len(shard_rows):
                 origins = ["extracted"] * len(shard_rows)  # no record: count it as decoded
         for row, origin in zip(shard_rows, origins, strict=True):
-            row.origin = origin
+            row.origin, row.shard = origin, paths.shard_name_of(path)
             rows.append(row)
     return rows
 

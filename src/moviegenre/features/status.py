@@ -33,6 +33,9 @@ class TrailerStatus:
     # rows are always extracted: failures are not stored, the next run tries again
     origin: str = "extracted"
     store_key: str = ""  # the feature-store entry (features/store.py), for `moviegenre cache`
+    # the shard whose status file holds the row (paths.shard_name_of): the report records it, so
+    # the data set reads each trailer's features from the shard extraction wrote them to
+    shard: str = ""
 
     @classmethod
     def from_error(
@@ -44,8 +47,11 @@ class TrailerStatus:
 
 # The CSV's columns: not `origin`, which says how this run got a row, not what the row is,
 # so a rerun that takes everything from the feature store writes byte-identical status
-# files and DVC sees results/features unchanged (origins go to results/logs, paths.py).
-STATUS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrailerStatus) if f.name != "origin")
+# files and DVC sees results/features unchanged (origins go to results/logs, paths.py);
+# not `shard`, which the status file's own name says.
+STATUS_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(TrailerStatus) if f.name not in ("origin", "shard")
+)
 
 
 def write_status_csv(rows: Iterable[TrailerStatus], path: Path) -> None:
