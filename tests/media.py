@@ -14,6 +14,9 @@ picture read upside down or sideways fail loudly instead of giving a wrong index
 
 The sound is a tone whose pitch steps every second (so MFCCs change over time)
 plus a little noise, or exact zeros when ``silent=True``.
+
+Odd timing: write_vfr_video shows the frames at uneven times (vfr_times), and
+write_late_audio_video starts the sound long after the picture.
 """
 
 from __future__ import annotations
@@ -272,4 +275,70 @@ def write_audio_file(
             frame.time_base = Fraction(1, sample_rate)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+    return path
+
+
+#: seconds between the frames of write_vfr_video's videos, repeated
+VFR_GAPS = (0.1, 0.6, 0.3, 0.2)
+
+
+def vfr_times(duration_s: float = 8.6) -> np.ndarray:
+    """Frame times of a variable-frame-rate video: VFR_GAPS repeated from 0 s to duration_s."""
+    gaps = np.tile(VFR_GAPS, int(duration_s / sum(VFR_GAPS)) + 1)
+    times = np.concatenate([[0.0], np.cumsum(gaps)])
+    return times[times < duration_s]
+
+
+def write_vfr_video(path: Path, times: np.ndarray, size: tuple[int, int] = (64, 48)) -> Path:
+    """Variable frame rate: frame i (its index drawn by frame_pattern) shown at times[i].
+
+    The sound (a tone at 8 kHz) lasts as long as the last frame's time plus its gap.
+    """
+    rate = 8000
+    duration = float(times[-1]) + VFR_GAPS[0]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.options = {"crf": "12", "preset": "veryfast"}
+        sound = container.add_stream("aac", rate=rate, layout="mono")
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(frame_pattern(i, size), format="rgb24")
+            frame.pts = int(round(t * 1000))
+            frame.time_base = Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+        samples = tone(duration, rate)
+        for start in range(0, samples.shape[1], 1024):
+            chunk = np.ascontiguousarray(samples[:, start : start + 1024])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            container.mux(sound.encode(frame))
+        container.mux(sound.encode(None))
+    return path
+
+
+def write_late_audio_video(path, audio_start_s: float, duration_s: float, rate: int = 22050):
+    """Video from 0 s, its sound only from ``audio_start_s`` (Matroska keeps the times)."""
+    sound = tone(duration_s - audio_start_s, rate, 1)
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264", rate=2)
+        video.width = video.height = 32
+        video.pix_fmt = "yuv420p"
+        audio = container.add_stream("aac", rate=rate, layout="mono")
+        for i in range(int(duration_s * 2)):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 2)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        start = int(audio_start_s * rate)
+        for a in range(0, sound.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(sound[:, a : a + 1024]), format="fltp", layout="mono"
+            )
+            frame.sample_rate, frame.pts, frame.time_base = rate, start + a, Fraction(1, rate)
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
     return path

@@ -14,23 +14,22 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from helpers import REPO, copy_repo, run, set_params
 from media import (
+    VFR_GAPS,
     expected_frame_index,
-    frame_pattern,
     read_frame_index,
-    tone,
     truncate_file,
+    vfr_times,
     write_test_video,
     write_text_file,
+    write_vfr_video,
 )
 
 from moviegenre.config import ConfigError, validate_config
@@ -47,7 +46,6 @@ AUDIO_CFG = PARAMS["audio"]
 EXTRACTION_CFG = {**PARAMS["extraction"], "decode_threads": 1}  # min_duration_s: 6
 N_FRAMES = FRAMES_CFG["count"]
 QUOTED_NAME = "bad 'quote' \"dq\" café.mp4"
-VFR_GAPS = (0.1, 0.6, 0.3, 0.2)  # seconds between frames, repeated
 
 OK = ("ok", "", "")
 
@@ -68,43 +66,6 @@ def write_truncated(path: Path, faststart: bool) -> None:
     source = path.parent.parent / f"source-{path.name}"
     write_test_video(source, 12.0, fps=4, faststart=faststart)
     truncate_file(source, path, 0.5)
-
-
-def vfr_times(duration_s: float = 8.6) -> np.ndarray:
-    gaps = np.tile(VFR_GAPS, int(duration_s / sum(VFR_GAPS)) + 1)
-    times = np.concatenate([[0.0], np.cumsum(gaps)])
-    return times[times < duration_s]
-
-
-def write_vfr_video(path: Path, times: np.ndarray, size: tuple[int, int] = (64, 48)) -> Path:
-    """Variable frame rate: frame i (its index drawn as in media.py) shown at times[i].
-
-    The sound (a tone at 8 kHz) lasts as long as the last frame's time plus its gap.
-    """
-    rate = 8000
-    duration = float(times[-1]) + VFR_GAPS[0]
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, 1000)
-        stream.codec_context.time_base = Fraction(1, 1000)
-        stream.options = {"crf": "12", "preset": "veryfast"}
-        sound = container.add_stream("aac", rate=rate, layout="mono")
-        for i, t in enumerate(times):
-            frame = av.VideoFrame.from_ndarray(frame_pattern(i, size), format="rgb24")
-            frame.pts = int(round(t * 1000))
-            frame.time_base = Fraction(1, 1000)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-        samples = tone(duration, rate)
-        for start in range(0, samples.shape[1], 1024):
-            chunk = np.ascontiguousarray(samples[:, start : start + 1024])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
-            container.mux(sound.encode(frame))
-        container.mux(sound.encode(None))
-    return path
 
 
 def video(duration_s: float = 8.0, **kwargs) -> Callable[[Path], Path]:

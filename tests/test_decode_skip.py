@@ -13,8 +13,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import expected_frame_index, read_frame_index, write_test_video
-from test_bad_inputs import vfr_times, write_vfr_video
+from media import (
+    expected_frame_index,
+    read_frame_index,
+    vfr_times,
+    write_test_video,
+    write_vfr_video,
+)
 
 from moviegenre.features.decode import _droppable, decode_frames, nearest_indices
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from media import tone, write_audio_file, write_test_video
-from test_sound import _late_audio_file
+from media import tone, write_audio_file, write_late_audio_video, write_test_video
 
 from moviegenre.features.extract import extract_audio_shard
 from moviegenre.features.isolation import CRASH_FOR_TESTS_ENV, IsolatedWorker
@@ -87,7 +86,7 @@ def test_predict_reads_sound_in_the_child_and_reports_its_flags(tmp_path):
     from moviegenre.predict import Predictor, TrailerResult, render_json
 
     late = tmp_path / "late.mkv"
-    _late_audio_file(late, 30.0, 36.0)
+    write_late_audio_video(late, 30.0, 36.0)
     with IsolatedWorker() as worker:
         predictor = SimpleNamespace(  # the attributes Predictor.features reads
             frames_cfg={"start_s": 5.0, "end_s": 120.0, "count": 4, "step_ms": "exact"},

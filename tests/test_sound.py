@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 import yaml
 from helpers import REPO
-from media import tone, truncate_file, write_audio_file, write_test_video
+from media import (
+    tone,
+    truncate_file,
+    write_audio_file,
+    write_late_audio_video,
+    write_test_video,
+)
 
 from moviegenre.features.audio import audio_vector
 from moviegenre.features.decode import TrailerError
@@ -201,32 +207,8 @@ def test_equal_weight_mean_of_many_channels(tmp_path, layout, channels, codec, e
     assert np.abs(y).max() > 0.1
 
 
-def _late_audio_file(path, audio_start_s: float, duration_s: float, rate: int = 22050):
-    """Video from 0 s, its sound only from ``audio_start_s`` (Matroska keeps the times)."""
-    sound = tone(duration_s - audio_start_s, rate, 1)
-    with av.open(str(path), mode="w") as container:
-        video = container.add_stream("libx264", rate=2)
-        video.width = video.height = 32
-        video.pix_fmt = "yuv420p"
-        audio = container.add_stream("aac", rate=rate, layout="mono")
-        for i in range(int(duration_s * 2)):
-            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 2)
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        start = int(audio_start_s * rate)
-        for a in range(0, sound.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(sound[:, a : a + 1024]), format="fltp", layout="mono"
-            )
-            frame.sample_rate, frame.pts, frame.time_base = rate, start + a, Fraction(1, rate)
-            container.mux(audio.encode(frame))
-        container.mux(audio.encode(None))
-    return path
-
-
 def test_late_audio_is_flagged_not_silently_padded(tmp_path):
-    late = _late_audio_file(tmp_path / "late.mkv", 30.0, 36.0)
+    late = write_late_audio_video(tmp_path / "late.mkv", 30.0, 36.0)
     on_time = write_test_video(tmp_path / "ok.mkv", 8.0, size=(32, 32))
     notes: dict = {}
     y, rate = decode_audio_native(late, 5.0, notes=notes)
