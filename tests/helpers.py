@@ -1,4 +1,5 @@
-"""What the test modules share: the repository's paths, real commands, repository copies.
+"""What the test modules share: the repository's paths, real commands, repository copies,
+and the content of what an extraction wrote (extraction_snapshot).
 
 A test module imports these names (`from helpers import copy_repo, run`); conftest.py holds
 the fixtures only. The end-to-end tests run the real `snakemake` and `dvc` commands in a
@@ -173,3 +174,57 @@ def copy_repo(dest: Path, params: dict | None = None, source: Path = REPO) -> Pa
     ):
         run(cmd, dest)
     return dest
+
+
+#: where the tiny pipeline's extraction writes its shards in a repository copy
+VISUAL_SHARDS = Path("results/features/visual/mobilenetv3small")
+AUDIO_SHARDS = Path("results/features/audio")
+
+
+def extraction_snapshot(repo: Path) -> dict:
+    """The content of every extraction output (tables, not bytes: Parquet embeds no time,
+    but content is what a later stage reads)."""
+    from moviegenre.features.shards import read_audio_shard, read_visual_shard
+    from moviegenre.features.status import ORIGINS, read_status_csv
+
+    out: dict = {}
+    for path in sorted((repo / VISUAL_SHARDS).glob("shard-*.parquet")):
+        shard = read_visual_shard(path)
+        out[f"visual/{path.name}"] = (
+            shard.trailer_ids,
+            shard.offsets.tolist(),
+            shard.timestamps.tolist(),
+            shard.features.copy(),
+            shard.metadata,
+        )
+    for path in sorted((repo / AUDIO_SHARDS).glob("shard-*.parquet")):
+        ids, vectors, silent, meta = read_audio_shard(path)
+        out[f"audio/{path.name}"] = (ids, vectors.copy(), silent.tolist(), meta)
+    for path in sorted((repo / "results/features").rglob("*.status.csv")):
+        out[str(path.relative_to(repo))] = read_status_csv(path)
+    out["report"] = pd.read_csv(repo / "results/extraction_report.csv", dtype=str)
+    summary = json.loads((repo / "results/extraction_summary.json").read_text())
+    # what a run decoded or took from the feature store depends on what an interrupted run
+    # had stored: the summary's per-run counts and text are not an output's content
+    for counts in summary["stages"].values():
+        for key in (*ORIGINS, "failed_now"):
+            counts.pop(key)
+    summary.pop("text")
+    out["summary"] = summary
+    return out
+
+
+def assert_same_outputs(got: dict, expected: dict) -> None:
+    """Two extraction_snapshot results are equal: arrays exactly, status rows NaN-safe."""
+    assert sorted(got) == sorted(expected)
+    for key, value in expected.items():
+        if key == "report":
+            pd.testing.assert_frame_equal(got[key], value)
+        elif key.startswith(("visual/", "audio/")):
+            for mine, theirs in zip(got[key], value, strict=True):
+                if isinstance(theirs, np.ndarray):
+                    np.testing.assert_array_equal(mine, theirs, err_msg=key)
+                else:
+                    assert mine == theirs, key
+        else:
+            assert repr(got[key]) == repr(value), key  # NaN-safe comparison of status rows

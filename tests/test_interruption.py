@@ -25,7 +25,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from helpers import REPO, copy_repo, run, tool_env
+from helpers import (
+    AUDIO_SHARDS,
+    REPO,
+    VISUAL_SHARDS,
+    assert_same_outputs,
+    copy_repo,
+    extraction_snapshot,
+    run,
+    tool_env,
+)
 
 from moviegenre.features.shards import (
     CorruptShardError,
@@ -33,7 +42,6 @@ from moviegenre.features.shards import (
     read_visual_shard,
     write_table_atomic,
 )
-from moviegenre.features.status import ORIGINS, read_status_csv
 
 SNAKEMAKE = ["snakemake", "--cores", "2", "--resources", "gpu=1"]  # the README's command
 PARAMS = {
@@ -41,8 +49,6 @@ PARAMS = {
     "extraction": {"shards": 2},
     "train": {"epochs": 6, "patience": 6},
 }
-VISUAL = Path("results/features/visual/mobilenetv3small")
-AUDIO = Path("results/features/audio")
 
 
 def start(cmd: list[str], cwd: Path, stderr=subprocess.DEVNULL) -> subprocess.Popen:
@@ -122,51 +128,6 @@ def stop_mid_shard(process: subprocess.Popen, logs: Path, outputs: Path) -> str:
         os.killpg(process.pid, signal.SIGCONT)
 
 
-def snapshot(repo: Path) -> dict:
-    """The content of every extraction output (tables, not bytes: Parquet embeds no time,
-    but content is what a later stage reads)."""
-    out: dict = {}
-    for path in sorted((repo / VISUAL).glob("shard-*.parquet")):
-        shard = read_visual_shard(path)
-        out[f"visual/{path.name}"] = (
-            shard.trailer_ids,
-            shard.offsets.tolist(),
-            shard.timestamps.tolist(),
-            shard.features.copy(),
-            shard.metadata,
-        )
-    for path in sorted((repo / AUDIO).glob("shard-*.parquet")):
-        ids, vectors, silent, meta = read_audio_shard(path)
-        out[f"audio/{path.name}"] = (ids, vectors.copy(), silent.tolist(), meta)
-    for path in sorted((repo / "results/features").rglob("*.status.csv")):
-        out[str(path.relative_to(repo))] = read_status_csv(path)
-    out["report"] = pd.read_csv(repo / "results/extraction_report.csv", dtype=str)
-    summary = json.loads((repo / "results/extraction_summary.json").read_text())
-    # what a run decoded or took from the feature store depends on what an interrupted run
-    # had stored: the summary's per-run counts and text are not an output's content
-    for counts in summary["stages"].values():
-        for key in (*ORIGINS, "failed_now"):
-            counts.pop(key)
-    summary.pop("text")
-    out["summary"] = summary
-    return out
-
-
-def assert_same_outputs(got: dict, expected: dict) -> None:
-    assert sorted(got) == sorted(expected)
-    for key, value in expected.items():
-        if key == "report":
-            pd.testing.assert_frame_equal(got[key], value)
-        elif key.startswith(("visual/", "audio/")):
-            for mine, theirs in zip(got[key], value, strict=True):
-                if isinstance(theirs, np.ndarray):
-                    np.testing.assert_array_equal(mine, theirs, err_msg=key)
-                else:
-                    assert mine == theirs, key
-        else:
-            assert repr(got[key]) == repr(value), key  # NaN-safe comparison of status rows
-
-
 @pytest.fixture(scope="module")
 def synth_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repo copy with its synthetic trailers written, nothing extracted yet (do not modify)."""
@@ -181,7 +142,7 @@ def reference(synth_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     repo = tmp_path_factory.mktemp("interrupt") / "reference"
     shutil.copytree(synth_repo, repo, symlinks=True)
     run(SNAKEMAKE, repo, timeout=600)
-    outputs = snapshot(repo)
+    outputs = extraction_snapshot(repo)
     run([sys.executable, "-m", "moviegenre.pipeline.dataset"], repo, timeout=300)
     run([sys.executable, "-m", "moviegenre.pipeline.folds"], repo, timeout=300)
     return {"repo": repo, "outputs": outputs}
@@ -199,17 +160,17 @@ def test_killed_extraction_reruns_to_identical_outputs(
     logs = repo / "results/logs/visual/mobilenetv3small"
 
     first = start(SNAKEMAKE, repo)
-    shard = stop_mid_shard(first, logs, repo / VISUAL)
+    shard = stop_mid_shard(first, logs, repo / VISUAL_SHARDS)
     kill_group(first)  # SIGKILL reaches stopped processes too
     assert first.returncode == -signal.SIGKILL
     # killed mid-shard: none of that shard's outputs exist, not even partly
-    assert not (repo / VISUAL / f"{shard}.parquet").exists()
-    assert not (repo / VISUAL / f"{shard}.status.csv").exists()
+    assert not (repo / VISUAL_SHARDS / f"{shard}.parquet").exists()
+    assert not (repo / VISUAL_SHARDS / f"{shard}.status.csv").exists()
     assert not (repo / "results/extraction_report.csv").exists()
     # what a kill during the write itself leaves: temporaries, never read, cleaned by the rerun
     leftovers = [
-        repo / VISUAL / f".{shard}.parquet.tmp-999999",
-        repo / VISUAL / f".{shard}.status.csv.tmp-999999",
+        repo / VISUAL_SHARDS / f".{shard}.parquet.tmp-999999",
+        repo / VISUAL_SHARDS / f".{shard}.status.csv.tmp-999999",
     ]
     for leftover in leftovers:
         leftover.write_bytes(b"PAR1 half a parquet file")
@@ -220,7 +181,7 @@ def test_killed_extraction_reruns_to_identical_outputs(
     assert second.returncode == 0, second.stderr[-4000:]
     assert "LockException" not in second.stderr
     assert "moviegenre: " in second.stderr  # the end-of-run summary
-    assert_same_outputs(snapshot(repo), reference["outputs"])
+    assert_same_outputs(extraction_snapshot(repo), reference["outputs"])
     assert not [p for p in (repo / "results").rglob("*") if ".tmp-" in p.name]
     again = run(SNAKEMAKE, repo, timeout=300)
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -252,7 +213,7 @@ def test_plain_snakemake_command_reruns_incomplete_jobs(reference: dict, tmp_pat
     assert profile["rerun-incomplete"] is True and profile["keep-going"] is True
     repo = tmp_path / "repo"
     shutil.copytree(reference["repo"], repo, symlinks=True)
-    features, status = AUDIO / "shard-0001.parquet", AUDIO / "shard-0001.status.csv"
+    features, status = AUDIO_SHARDS / "shard-0001.parquet", AUDIO_SHARDS / "shard-0001.status.csv"
     (repo / features).write_bytes(b"PAR1 half a parquet file")  # present, not valid
     unmarked = run([*SNAKEMAKE, "-n"], repo)  # newer than its inputs: nothing would redo it
     assert "Nothing to be done" in unmarked.stdout + unmarked.stderr
@@ -269,13 +230,13 @@ def test_plain_snakemake_command_reruns_incomplete_jobs(reference: dict, tmp_pat
     result = run(SNAKEMAKE, repo, check=False, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     assert not any(marker.exists() for marker in markers)
-    assert_same_outputs(snapshot(repo), reference["outputs"])  # the half file was redone
+    assert_same_outputs(extraction_snapshot(repo), reference["outputs"])  # the half file was redone
     again = run([*SNAKEMAKE, "-n"], repo)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
 def test_truncated_or_short_shards_are_never_read_as_valid(reference: dict, tmp_path: Path):
-    source = reference["repo"] / VISUAL / "shard-0000.parquet"
+    source = reference["repo"] / VISUAL_SHARDS / "shard-0000.parquet"
     cut = tmp_path / "shard-0000.parquet"
     data = source.read_bytes()
     for keep in (len(data) // 2, len(data) - 10, 100):
@@ -283,7 +244,9 @@ def test_truncated_or_short_shards_are_never_read_as_valid(reference: dict, tmp_
         with pytest.raises(CorruptShardError, match=re.escape(str(cut))):
             read_visual_shard(cut)
     audio_cut = tmp_path / "audio-shard-0000.parquet"
-    audio_cut.write_bytes((reference["repo"] / AUDIO / "shard-0000.parquet").read_bytes()[:-50])
+    audio_cut.write_bytes(
+        (reference["repo"] / AUDIO_SHARDS / "shard-0000.parquet").read_bytes()[:-50]
+    )
     with pytest.raises(CorruptShardError, match=re.escape(str(audio_cut))):
         read_audio_shard(audio_cut)
     # a readable file that lost rows (e.g. rewritten by another tool) disagrees with its metadata

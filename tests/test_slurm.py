@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, copy_repo, run, tool_env
-from test_interruption import assert_same_outputs, snapshot
+from helpers import REPO, assert_same_outputs, copy_repo, extraction_snapshot, run, tool_env
 
 pytestmark = pytest.mark.slow
 LOCAL_SLURM = REPO / "scripts" / "local-slurm.sh"
@@ -146,7 +145,7 @@ def test_extraction_on_slurm_survives_scancel_and_equals_a_local_run(
     # Same shards, reports and statuses as a local run of the same trailers.
     run(["snakemake", "--cores", "2", "--resources", "gpu=1"], local, timeout=900)
     assert not [p for p in (repo / "results").rglob("*") if ".tmp-" in p.name]
-    assert_same_outputs(snapshot(repo), snapshot(local))
+    assert_same_outputs(extraction_snapshot(repo), extraction_snapshot(local))
 
 
 def test_dvc_stages_run_as_one_gpu_job(local_slurm: None, tmp_path: Path) -> None:
