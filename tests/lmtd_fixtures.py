@@ -1,6 +1,7 @@
 """LMTD-9's file formats, written and read the way only tests and benchmarks need: the
 feature pickle as Python 2 wrote it (the importer's input) and the movie titles of
-``database.db`` (which the pipeline never reads)."""
+``database.db`` (which the pipeline never reads); and a small LMTD-shaped data set for the
+import tests (LMTD_LABELS for database.db, lmtd_features for the pickle)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,52 @@ def read_titles(path: Path) -> dict[str, str]:
             continue
         titles[labels.trailer_key(trailer_id)] = str(title)
     return titles
+
+
+#: the import settings the tests use with LMTD_LABELS and lmtd_features
+LMTD_MAX_FRAMES = 20
+LMTD_N_SHARDS = 4
+
+#: trailer id -> (split, genres); 4242 is labelled but has no features; 31..35 broken ones
+LMTD_LABELS: dict[int, tuple[int, tuple[str, ...]]] = {
+    2: (0, ("Action", "Drama")),
+    5: (0, ("Comedy",)),
+    17: (1, ("Horror",)),
+    123: (2, ("Romance", "Comedy")),
+    250: (0, ("Drama",)),
+    999: (1, ("SciFi", "Thriller")),
+    1000: (2, ("Action", "Adventure")),
+    4242: (0, ("Crime",)),
+    31: (0, ("Drama",)),
+    32: (0, ("Action",)),
+    33: (1, ("Horror",)),
+    34: (2, ("Comedy",)),
+    35: (0, ("Romance",)),
+}
+#: trailer id -> frame count of lmtd_features' well-formed entries (777777 is unlabelled)
+LMTD_GOOD_FRAMES = {2: 30, 5: 5, 17: 12, 123: 25, 250: 8, 999: 20, 1000: 17, 777777: 9}
+#: trailer key -> what is wrong with lmtd_features' broken entry (the import's problem kind)
+LMTD_MALFORMED = {
+    "000031": "not_2d",
+    "000032": "not_2d",
+    "000033": "wrong_width",
+    "000034": "empty",
+    "000035": "non_finite",
+}
+
+
+def lmtd_features() -> dict[str, np.ndarray]:
+    """LMTD-9-shaped features (2048 wide) by trailer key: LMTD_GOOD_FRAMES and LMTD_MALFORMED."""
+    rng = np.random.default_rng(3)
+    feats = {
+        f"{i:06d}": rng.gamma(1.0, 0.5, size=(n, 2048)).astype(np.float32)
+        for i, n in LMTD_GOOD_FRAMES.items()
+    }
+    feats["000031"] = np.ones(2048, dtype=np.float32)  # 1-D
+    feats["000032"] = np.ones((2, 6, 2048), dtype=np.float32)  # 3-D
+    feats["000033"] = np.ones((7, 2047), dtype=np.float32)  # wrong width
+    feats["000034"] = np.zeros((0, 2048), dtype=np.float32)  # empty
+    bad = np.ones((6, 2048), dtype=np.float32)
+    bad[3, 100] = np.nan
+    feats["000035"] = bad
+    return feats

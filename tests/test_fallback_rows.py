@@ -17,7 +17,13 @@ import numpy as np
 import pytest
 import yaml
 from helpers import REPO, write_dataset
-from test_lmtd import LABELS, MAX_FRAMES, N_SHARDS, _features
+from lmtd_fixtures import (
+    LMTD_LABELS,
+    LMTD_MAX_FRAMES,
+    LMTD_N_SHARDS,
+    lmtd_features,
+    write_lmtd_style_pickle,
+)
 from test_predict import fake_bundle
 
 from moviegenre import cli, paths
@@ -190,22 +196,27 @@ def test_no_trailer_file_is_missing_when_none_were_given(
 ) -> None:
     """LMTD-9's pickle imported alone: labels without features are reported, but no
     'labelled without trailer file' (no trailer files were given at all)."""
-    from lmtd_fixtures import write_lmtd_style_pickle
-
     from moviegenre.data.label_writer import write_lmtd_db
     from moviegenre.data.lmtd import import_lmtd, lmtd_params
     from moviegenre.dataset import build_dataset
     from moviegenre.features.report import REPORT_COLUMNS
 
     monkeypatch.chdir(tmp_path)
-    ids = list(LABELS)
-    labels = np.array([[g in LABELS[i][1] for g in GENRES_9] for i in ids], dtype=np.int64)
-    write_lmtd_db(Path("database.db"), ids, [LABELS[i][0] for i in ids], labels)
-    write_lmtd_style_pickle(Path("features.pickle"), _features())
-    import_lmtd(Path("database.db"), Path("features.pickle"), None, N_SHARDS, Path("."), MAX_FRAMES)
+    ids = list(LMTD_LABELS)
+    labels = np.array([[g in LMTD_LABELS[i][1] for g in GENRES_9] for i in ids], dtype=np.int64)
+    write_lmtd_db(Path("database.db"), ids, [LMTD_LABELS[i][0] for i in ids], labels)
+    write_lmtd_style_pickle(Path("features.pickle"), lmtd_features())
+    import_lmtd(
+        Path("database.db"),
+        Path("features.pickle"),
+        None,
+        LMTD_N_SHARDS,
+        Path("."),
+        LMTD_MAX_FRAMES,
+    )
     config = load_params(REPO / "params.yaml")
     config["data"].update(lmtd_params(Path("database.db"), Path("features.pickle"), None))
-    config["extraction"]["shards"] = N_SHARDS
+    config["extraction"]["shards"] = LMTD_N_SHARDS
     paths.EXTRACTION_REPORT.write_text(",".join(REPORT_COLUMNS) + "\n")  # no trailers
     with caplog.at_level(logging.WARNING):
         report = build_dataset(config, Path("dataset"))

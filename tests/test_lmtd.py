@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO
-from lmtd_fixtures import write_lmtd_style_pickle
+from lmtd_fixtures import (
+    LMTD_GOOD_FRAMES,
+    LMTD_LABELS,
+    LMTD_MALFORMED,
+    LMTD_MAX_FRAMES,
+    LMTD_N_SHARDS,
+    lmtd_features,
+    write_lmtd_style_pickle,
+)
 
 from moviegenre import paths
 from moviegenre.config import ConfigError, load_params
@@ -38,9 +46,6 @@ from moviegenre.dataset_files import load_dataset
 from moviegenre.features.shards import read_visual_shard, shard_of
 from moviegenre.genres import GENRES_9
 
-MAX_FRAMES = 20
-N_SHARDS = 4
-
 # Written by Python 2.7's cPickle (protocol 2) from {"000002": float32 [2, 3] (0, 0.25, ...),
 # "000123": float32 [3, 3] (25, 25.25, ...)} through numpy 1.x's __reduce__ forms.
 PY2_CPICKLE = base64.b64decode(
@@ -51,57 +56,16 @@ PY2_CPICKLE = base64.b64decode(
     "QXERdGJ1Lg=="
 )
 
-# id -> (split, genres); 4242 is labelled but has no features; 31..35 have broken entries.
-LABELS: dict[int, tuple[int, tuple[str, ...]]] = {
-    2: (0, ("Action", "Drama")),
-    5: (0, ("Comedy",)),
-    17: (1, ("Horror",)),
-    123: (2, ("Romance", "Comedy")),
-    250: (0, ("Drama",)),
-    999: (1, ("SciFi", "Thriller")),
-    1000: (2, ("Action", "Adventure")),
-    4242: (0, ("Crime",)),
-    31: (0, ("Drama",)),
-    32: (0, ("Action",)),
-    33: (1, ("Horror",)),
-    34: (2, ("Comedy",)),
-    35: (0, ("Romance",)),
-}
-GOOD_FRAMES = {2: 30, 5: 5, 17: 12, 123: 25, 250: 8, 999: 20, 1000: 17, 777777: 9}
-MALFORMED = {
-    "000031": "not_2d",
-    "000032": "not_2d",
-    "000033": "wrong_width",
-    "000034": "empty",
-    "000035": "non_finite",
-}
-
-
-def _features() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(3)
-    feats = {
-        f"{i:06d}": rng.gamma(1.0, 0.5, size=(n, 2048)).astype(np.float32)
-        for i, n in GOOD_FRAMES.items()
-    }
-    feats["000031"] = np.ones(2048, dtype=np.float32)  # 1-D
-    feats["000032"] = np.ones((2, 6, 2048), dtype=np.float32)  # 3-D
-    feats["000033"] = np.ones((7, 2047), dtype=np.float32)  # wrong width
-    feats["000034"] = np.zeros((0, 2048), dtype=np.float32)  # empty
-    bad = np.ones((6, 2048), dtype=np.float32)
-    bad[3, 100] = np.nan
-    feats["000035"] = bad
-    return feats
-
 
 @pytest.fixture(scope="module")
 def lmtd(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """database.db and a Python-2-style feature pickle, like the published files."""
     root = tmp_path_factory.mktemp("lmtd9")
-    ids = list(LABELS)
-    labels9 = np.array([[g in LABELS[i][1] for g in GENRES_9] for i in ids], dtype=np.int64)
+    ids = list(LMTD_LABELS)
+    labels9 = np.array([[g in LMTD_LABELS[i][1] for g in GENRES_9] for i in ids], dtype=np.int64)
     db = root / "database.db"
-    write_lmtd_db(db, ids, [LABELS[i][0] for i in ids], labels9)
-    features = _features()
+    write_lmtd_db(db, ids, [LMTD_LABELS[i][0] for i in ids], labels9)
+    features = lmtd_features()
     pkl = root / "lmtd9_resnet152.pickle"
     write_lmtd_style_pickle(pkl, features)
     return {"db": db, "pickle": pkl, "features": features}
@@ -212,7 +176,7 @@ def test_malicious_pickles_are_refused_and_nothing_is_written(
     path = _dump(tmp_path, obj, protocol)
     out = tmp_path / "out"
     with pytest.raises(UnsafePickleError) as caught:
-        import_lmtd(lmtd["db"], path, None, N_SHARDS, out_root=out)
+        import_lmtd(lmtd["db"], path, None, LMTD_N_SHARDS, out_root=out)
     assert refused in str(caught.value)
     assert not marker.exists()
     assert not out.exists()  # no shard, no report, not even the folders
@@ -232,7 +196,7 @@ def test_truncated_pickle_is_a_clear_error(lmtd: dict, tmp_path: Path) -> None:
     path = tmp_path / "truncated.pickle"
     path.write_bytes(lmtd["pickle"].read_bytes()[:5000])
     with pytest.raises(FeaturePickleError, match="truncated.pickle"):
-        import_lmtd(lmtd["db"], path, None, N_SHARDS, out_root=tmp_path / "out")
+        import_lmtd(lmtd["db"], path, None, LMTD_N_SHARDS, out_root=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -242,22 +206,22 @@ def test_truncated_pickle_is_a_clear_error(lmtd: dict, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def imported(lmtd: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("imported")
-    report = import_lmtd(lmtd["db"], lmtd["pickle"], None, N_SHARDS, out, MAX_FRAMES)
+    report = import_lmtd(lmtd["db"], lmtd["pickle"], None, LMTD_N_SHARDS, out, LMTD_MAX_FRAMES)
     return {"out": out, "report": report}
 
 
 def test_import_report_counts_and_problems_by_id(imported: dict) -> None:
     report = imported["report"]
-    assert report.n_labelled == len(LABELS)
-    assert report.n_feature_entries == len(GOOD_FRAMES) + len(MALFORMED)
-    assert report.n_imported == len(GOOD_FRAMES)
-    assert report.n_labelled_with_features == len(GOOD_FRAMES) - 1
+    assert report.n_labelled == len(LMTD_LABELS)
+    assert report.n_feature_entries == len(LMTD_GOOD_FRAMES) + len(LMTD_MALFORMED)
+    assert report.n_imported == len(LMTD_GOOD_FRAMES)
+    assert report.n_labelled_with_features == len(LMTD_GOOD_FRAMES) - 1
     saved = json.loads((imported["out"] / "results/lmtd_import_report.json").read_text())
     assert saved == json.loads(json.dumps(report.details))
     problems = saved["problems"]
-    for trailer_id, kind in MALFORMED.items():
+    for trailer_id, kind in LMTD_MALFORMED.items():
         assert trailer_id in problems[kind], (trailer_id, kind)
-    assert sum(len(problems[k]) for k in set(MALFORMED.values())) == len(MALFORMED)
+    assert sum(len(problems[k]) for k in set(LMTD_MALFORMED.values())) == len(LMTD_MALFORMED)
     assert saved["malformed_shapes"]["000031"] == [2048]
     assert saved["malformed_shapes"]["000032"] == [2, 6, 2048]
     assert problems["labelled_without_features"] == ["000031", "000032", "000033", "000034"] + [
@@ -291,23 +255,23 @@ def test_shards_hold_the_pickles_features_aligned_by_id(imported: dict, lmtd: di
         assert vis.metadata["dim"] == 2048
         assert "frame times" in vis.metadata["timestamps"]
         for i, trailer_id in enumerate(vis.trailer_ids):
-            assert path.name == f"shard-{shard_of(trailer_id, N_SHARDS):04d}.parquet"
-            expected = lmtd["features"][trailer_id][:MAX_FRAMES].astype(np.float16)
+            assert path.name == f"shard-{shard_of(trailer_id, LMTD_N_SHARDS):04d}.parquet"
+            expected = lmtd["features"][trailer_id][:LMTD_MAX_FRAMES].astype(np.float16)
             np.testing.assert_array_equal(vis.of(i), expected)
             stamps = vis.timestamps[vis.offsets[i] : vis.offsets[i + 1]]
             np.testing.assert_array_equal(stamps, np.arange(len(expected), dtype=np.float32))
             seen.add(trailer_id)
-    assert seen == {f"{i:06d}" for i in GOOD_FRAMES}
+    assert seen == {f"{i:06d}" for i in LMTD_GOOD_FRAMES}
 
 
 def test_reimport_with_fewer_shards_removes_stale_ones(lmtd: dict, tmp_path: Path) -> None:
-    import_lmtd(lmtd["db"], lmtd["pickle"], None, 4, tmp_path, MAX_FRAMES)
-    report = import_lmtd(lmtd["db"], lmtd["pickle"], None, 1, tmp_path, MAX_FRAMES)
+    import_lmtd(lmtd["db"], lmtd["pickle"], None, 4, tmp_path, LMTD_MAX_FRAMES)
+    report = import_lmtd(lmtd["db"], lmtd["pickle"], None, 1, tmp_path, LMTD_MAX_FRAMES)
     shard_dir = tmp_path / paths.VISUAL_FEATURES / paths.LMTD_VISUAL_NAME
     assert sorted(p.name for p in shard_dir.iterdir()) == ["shard-0000.parquet"]
     assert len(report.details["stale_shards_removed"]) >= 1
     assert read_visual_shard(shard_dir / "shard-0000.parquet").trailer_ids == sorted(
-        f"{i:06d}" for i in GOOD_FRAMES
+        f"{i:06d}" for i in LMTD_GOOD_FRAMES
     )
 
 
@@ -316,21 +280,21 @@ def test_videos_folder_is_checked_not_imported(lmtd: dict, tmp_path: Path) -> No
     videos.mkdir()
     for name in ("000002.mp4", "000005.mp4", "888888.mp4", "notes.txt"):
         (videos / name).write_bytes(b"")
-    report = import_lmtd(lmtd["db"], None, videos, N_SHARDS, out_root=tmp_path)
+    report = import_lmtd(lmtd["db"], None, videos, LMTD_N_SHARDS, out_root=tmp_path)
     assert report.n_videos == 2
     assert report.problems["videos_without_labels"] == ["888888"]
-    assert len(report.problems["labelled_without_video"]) == len(LABELS) - 2
+    assert len(report.problems["labelled_without_video"]) == len(LMTD_LABELS) - 2
     assert report.details["splits"]["train"]["with_video"] == 2
     assert not (tmp_path / paths.VISUAL_FEATURES).exists()
     with pytest.raises(LmtdImportError, match="does not exist"):
-        import_lmtd(lmtd["db"], None, tmp_path / "absent", N_SHARDS, out_root=tmp_path)
+        import_lmtd(lmtd["db"], None, tmp_path / "absent", LMTD_N_SHARDS, out_root=tmp_path)
 
 
 def test_bad_label_file_stops_the_import_first(lmtd: dict, tmp_path: Path) -> None:
     db = tmp_path / "database.db"
     db.write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(LabelError, match="not an SQLite database"):
-        import_lmtd(db, lmtd["pickle"], None, N_SHARDS, out_root=tmp_path / "out")
+        import_lmtd(db, lmtd["pickle"], None, LMTD_N_SHARDS, out_root=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -356,19 +320,19 @@ def test_build_dataset_on_imported_shards(
     config = load_params(REPO / "params.yaml")
     config["data"].update(lmtd_params(lmtd["db"], lmtd["pickle"], None))
     # another count than the import's: the data set reads the shards the import wrote
-    config["extraction"]["shards"] = N_SHARDS + 3
+    config["extraction"]["shards"] = LMTD_N_SHARDS + 3
     config["dataset"]["genres"] = genres
-    import_lmtd(lmtd["db"], lmtd["pickle"], None, N_SHARDS, Path("."), MAX_FRAMES)
+    import_lmtd(lmtd["db"], lmtd["pickle"], None, LMTD_N_SHARDS, Path("."), LMTD_MAX_FRAMES)
     report = build_dataset(config, Path("dataset"))
     assert report["n_trailers"] == len(expected_ids)
     assert report["problems"]["dropped_no_genre_of_the_four"] == dropped
     assert report["visual_metadata"]["source"] == "lmtd9_pickle"
     data = load_dataset(Path("dataset"))
     assert data.index["trailer_id"].tolist() == expected_ids
-    assert data.visual.shape == (len(expected_ids), MAX_FRAMES, 2048)
+    assert data.visual.shape == (len(expected_ids), LMTD_MAX_FRAMES, 2048)
     row = expected_ids.index("000123")
     np.testing.assert_array_equal(
-        data.visual[row], lmtd["features"]["000123"][:MAX_FRAMES].astype(np.float16)
+        data.visual[row], lmtd["features"]["000123"][:LMTD_MAX_FRAMES].astype(np.float16)
     )
     row = expected_ids.index("000250")  # 8 frames, zero-padded at the end
     np.testing.assert_array_equal(data.visual[row, 8:], 0)
