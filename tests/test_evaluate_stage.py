@@ -14,44 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import REPO, run, write_dataset
+from evaluation_tables import N_TEST, write_tables
+from helpers import REPO, run
 
 from moviegenre import paths
 from moviegenre.config import load_params
 from moviegenre.evaluation.metrics import evaluate_scores
 from moviegenre.evaluation.thresholds import youden_thresholds
 from moviegenre.genres import GENRES_9
-from moviegenre.paths import predictions_path
 from moviegenre.pipeline import evaluate
-from moviegenre.predictions import write_predictions
 from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
-
-N_TRAIN, N_VALID, N_TEST = 24, 16, 20
-
-
-def _write_tables(
-    root: Path, genres: tuple[str, ...] = GENRES_9
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """A data set and one score table per evaluated model; returns labels, splits, scores."""
-    rng = np.random.default_rng(7)
-    n = N_TRAIN + N_VALID + N_TEST
-    g_count = len(genres)
-    splits = np.array(["train"] * N_TRAIN + ["valid"] * N_VALID + ["test"] * N_TEST)
-    labels = (rng.random((n, g_count)) < 0.4).astype(np.uint8)
-    labels[:2, :] = [[1], [0]]  # every genre has both classes in every split
-    labels[N_TRAIN : N_TRAIN + 2, :] = [[1], [0]]
-    labels[-2:, :] = [[1], [0]]
-    audio = np.zeros((n, 140), dtype=np.float32)
-    index = write_dataset(root, labels, splits, genres, audio, np.zeros((n, 2, 3), np.float16))
-    scores = {}
-    test = splits == "test"
-    for model in list(EVALUATED_MODELS):
-        s = np.clip(0.35 * labels + 0.65 * rng.random((n, g_count)), 0, 1)
-        s[test] = s[test] * 0.5  # test follows another rule: its Youden points sit lower
-        s = s.astype(np.float32)
-        write_predictions(predictions_path(model), index["trailer_id"], splits, s, list(genres))
-        scores[model] = s
-    return labels, splits, scores
 
 
 @pytest.mark.parametrize("threshold_split", ["oof", "valid"])
@@ -59,7 +31,7 @@ def test_evaluate_stage_fits_thresholds_off_test_and_scores_test(
     tmp_path, monkeypatch, threshold_split
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    labels, splits, scores = _write_tables(tmp_path)
+    labels, splits, scores = write_tables(tmp_path)
     config = load_params(REPO / "params.yaml")
     config["evaluate"]["threshold_split"] = threshold_split
     metrics = evaluate.run(config)
@@ -88,7 +60,7 @@ def test_dvc_metrics_are_a_few_scalars_per_model_and_a_short_headline(
     numbers; `dvc exp show` needs headline names that are unique and short (nine columns
     in 120) and say which model they are."""
     monkeypatch.chdir(tmp_path)
-    _write_tables(tmp_path)
+    write_tables(tmp_path)
     metrics = evaluate.run(load_params(REPO / "params.yaml"))
     models = list(EVALUATED_MODELS)
     assert sorted(p.stem for p in Path("results/metrics").iterdir()) == sorted(models)
@@ -113,7 +85,7 @@ def test_dvc_draws_each_chart_once_for_the_configured_genres(tmp_path, monkeypat
     drawn a second time by the default template (against `step`)."""
     genres = ("Action", "Comedy", "Drama", "Horror")
     monkeypatch.chdir(tmp_path)
-    _write_tables(tmp_path, genres)
+    write_tables(tmp_path, genres)
     evaluate.run(load_params(REPO / "params.yaml"))
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(REPO / name, tmp_path / name)

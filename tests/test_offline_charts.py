@@ -19,8 +19,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from evaluation_tables import write_tables
 from helpers import REPO, run
-from test_evaluate_stage import _write_tables
 
 from moviegenre import paths
 from moviegenre.config import load_params
@@ -117,7 +117,7 @@ def plots_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("offline_charts")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        _write_tables(root)
+        write_tables(root)
         for k, model in enumerate(VISUAL_MODELS):
             history = {
                 "loss": [0.70 - 0.06 * e - 0.01 * k for e in range(6)],

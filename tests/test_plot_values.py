@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from evaluation_tables import N_TEST, write_tables
 from helpers import REPO
 from sklearn.metrics import average_precision_score, precision_recall_curve
-from test_evaluate_stage import N_TEST, _write_tables
+from training_data import TINY_CNN1D, TOY_FRAMES, TOY_TRAIN, TOY_VALID, memmap, toy_data
 
 from moviegenre import paths
 from moviegenre.config import load_params
@@ -79,7 +80,7 @@ def test_stage_plot_files_hold_the_metrics_values(tmp_path: Path, monkeypatch) -
     """The evaluate stage's PR files: scikit-learn's interpolated curve of each model's test
     scores; its AP files: scikit-learn's AP, the same as metrics_detail.json's."""
     monkeypatch.chdir(tmp_path)
-    labels, splits, scores = _write_tables(tmp_path)
+    labels, splits, scores = write_tables(tmp_path)
     evaluate.run(load_params(REPO / "params.yaml"))
     test = splits == "test"
     assert int(test.sum()) == N_TEST
@@ -103,21 +104,19 @@ def test_stage_plot_files_hold_the_metrics_values(tmp_path: Path, monkeypatch) -
 def test_loss_rows_equal_the_training_history(tmp_path: Path, monkeypatch) -> None:
     """dvclive's train/eval loss.tsv (the DVC loss chart) hold history.json's loss and
     val_loss, epoch by epoch (the evaluate stage's loss_curves.png draws history.json)."""
-    from test_training import FRAMES, TINY, TRAIN, VALID, _memmap, _toy_data
-
     from moviegenre.models.train import train_model
 
     monkeypatch.chdir(tmp_path)
-    raw, labels = _toy_data()
+    raw, labels = toy_data()
     live = tmp_path / "live"
     train_model(
         "cnn1d",
-        _memmap(tmp_path, raw),
+        memmap(tmp_path, raw),
         labels,
-        TRAIN,
-        VALID,
-        {**TINY, "epochs": 3, "patience": 3},
-        FRAMES,
+        TOY_TRAIN,
+        TOY_VALID,
+        {**TINY_CNN1D, "epochs": 3, "patience": 3},
+        TOY_FRAMES,
         tmp_path / "cnn1d.keras",
         live,
     )
