@@ -10,6 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO
+from training_data import (
+    TINY_CNN1D,
+    TOY_FRAMES,
+    TOY_GENRES,
+    TOY_TRAIN,
+    TOY_VALID,
+    memmap,
+    toy_data,
+)
 
 from moviegenre.config import load_params
 from moviegenre.models.batches import FrameBatches
@@ -20,34 +29,6 @@ from moviegenre.models.train import (
     resolve_params,
     train_model,
 )
-
-N, FRAMES, DIM, GENRES = 48, 32, 8, 2
-TRAIN, VALID = np.arange(0, 32), np.arange(32, 48)
-# A tiny CNN1D: the training loop is the same for every architecture.
-TINY = {
-    "seed": 3,
-    "batch_size": 8,
-    "epochs": 30,
-    "patience": 3,
-    "learning_rate": 0.01,
-    "filters": [8, 8],
-    "dense_units": 8,
-    "dropout": 0.0,
-}
-
-
-def _memmap(tmp_path: Path, array: np.ndarray) -> np.ndarray:
-    np.save(tmp_path / "features.npy", array)
-    return np.load(tmp_path / "features.npy", mmap_mode="r")
-
-
-def _toy_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Genre g is on when the mean of feature g over the frames is positive."""
-    rng = np.random.default_rng(seed)
-    features = rng.normal(size=(N, FRAMES, DIM)).astype(np.float32)
-    features[:, :, :GENRES] += rng.choice([-1.0, 1.0], size=(N, 1, GENRES))
-    labels = (features[:, :, :GENRES].mean(axis=1) > 0).astype(np.int8)
-    return features.astype(np.float16), labels
 
 
 def _bce(labels: np.ndarray, probs: np.ndarray) -> float:
@@ -64,7 +45,7 @@ def _sha(path: Path) -> str:
 
 def test_batches_pad_truncate_and_keep_index_order(tmp_path: Path) -> None:
     raw = np.random.default_rng(1).normal(size=(10, 5, 3)).astype(np.float16)
-    features = _memmap(tmp_path, raw)
+    features = memmap(tmp_path, raw)
     labels = np.eye(10, 4, dtype=np.int8)
     idx = np.array([7, 2, 5, 2, 9])
     padded = FrameBatches(features, idx, max_frames=8, batch_size=2, labels=labels)
@@ -86,7 +67,7 @@ def test_batches_pad_truncate_and_keep_index_order(tmp_path: Path) -> None:
 
 
 def test_batches_shuffle_deterministically_per_epoch(tmp_path: Path) -> None:
-    features = _memmap(tmp_path, np.arange(40 * 2 * 1, dtype=np.float16).reshape(40, 2, 1))
+    features = memmap(tmp_path, np.arange(40 * 2 * 1, dtype=np.float16).reshape(40, 2, 1))
     idx = np.arange(3, 40)
 
     def epochs(seed: int, n: int = 3) -> list[np.ndarray]:
@@ -111,7 +92,7 @@ def test_batches_shuffle_deterministically_per_epoch(tmp_path: Path) -> None:
 
 def test_batches_never_modify_the_memmap(tmp_path: Path) -> None:
     raw = np.random.default_rng(2).normal(size=(12, 6, 4)).astype(np.float16)
-    features = _memmap(tmp_path, raw)
+    features = memmap(tmp_path, raw)
     before = _sha(tmp_path / "features.npy")
     batches = FrameBatches(features, np.arange(12), 9, 5, labels=np.zeros((12, 2)), shuffle=True)
     for _ in range(2):
@@ -125,7 +106,7 @@ def test_batches_never_modify_the_memmap(tmp_path: Path) -> None:
 
 
 def test_batches_reject_bad_inputs(tmp_path: Path) -> None:
-    features = _memmap(tmp_path, np.zeros((4, 3, 2), dtype=np.float16))
+    features = memmap(tmp_path, np.zeros((4, 3, 2), dtype=np.float16))
     with pytest.raises(ValueError, match="out of range"):
         FrameBatches(features, np.array([0, 4]), 3, 2)
     with pytest.raises(ValueError, match="labels"):
@@ -143,11 +124,19 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("learned")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # anything dvclive wrote relative to the cwd would land here
-        raw, labels = _toy_data()
-        features = _memmap(root, raw)
+        raw, labels = toy_data()
+        features = memmap(root, raw)
         model_path = root / "models" / "cnn1d.keras"
         result = train_model(
-            "cnn1d", features, labels, TRAIN, VALID, TINY, FRAMES, model_path, root / "live"
+            "cnn1d",
+            features,
+            labels,
+            TOY_TRAIN,
+            TOY_VALID,
+            TINY_CNN1D,
+            TOY_FRAMES,
+            model_path,
+            root / "live",
         )
     return {
         "root": root,
@@ -161,13 +150,13 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_training_learns_the_toy_problem(learned: dict) -> None:
     result: TrainResult = learned["result"]
     val_loss = result.history["val_loss"]
-    assert 1 <= result.epochs_run <= TINY["epochs"]
+    assert 1 <= result.epochs_run <= TINY_CNN1D["epochs"]
     assert len(val_loss) == len(result.history["loss"]) == result.epochs_run
     assert min(val_loss) < 0.7 * val_loss[0]
     model = load_model(learned["model_path"])
-    probs = predict_probabilities(model, learned["features"], VALID, FRAMES)
-    assert probs.dtype == np.float32 and probs.shape == (len(VALID), GENRES)
-    accuracy = np.mean((probs > 0.5) == learned["labels"][VALID])
+    probs = predict_probabilities(model, learned["features"], TOY_VALID, TOY_FRAMES)
+    assert probs.dtype == np.float32 and probs.shape == (len(TOY_VALID), TOY_GENRES)
+    accuracy = np.mean((probs > 0.5) == learned["labels"][TOY_VALID])
     assert accuracy >= 0.8
 
 
@@ -191,34 +180,35 @@ def test_training_writes_model_dvclive_curves_and_history(learned: dict) -> None
 
 def test_predictions_follow_the_order_of_indices(learned: dict) -> None:
     model = load_model(learned["model_path"])
-    order = VALID[::-1].copy()
-    forward = predict_probabilities(model, learned["features"], VALID, FRAMES, batch_size=5)
-    backward = predict_probabilities(model, learned["features"], order, FRAMES, batch_size=3)
+    order = TOY_VALID[::-1].copy()
+    forward = predict_probabilities(model, learned["features"], TOY_VALID, TOY_FRAMES, batch_size=5)
+    backward = predict_probabilities(model, learned["features"], order, TOY_FRAMES, batch_size=3)
     np.testing.assert_allclose(backward, forward[::-1], rtol=1e-5, atol=1e-6)
-    assert predict_probabilities(model, learned["features"], VALID[:0], FRAMES).shape == (0, 2)
+    none = predict_probabilities(model, learned["features"], TOY_VALID[:0], TOY_FRAMES)
+    assert none.shape == (0, 2)
 
 
 def _overfit(tmp_path: Path, tag: str) -> tuple[TrainResult, np.ndarray, np.ndarray]:
     """Train where validation labels are noise: val loss soon rises and training stops."""
-    raw, labels = _toy_data()
+    raw, labels = toy_data()
     labels = labels.copy()
-    labels[VALID] = np.random.default_rng(5).integers(0, 2, size=(len(VALID), GENRES))
-    params = dict(TINY, patience=1, learning_rate=0.03, seed=11)
-    features = _memmap(tmp_path, raw)
+    labels[TOY_VALID] = np.random.default_rng(5).integers(0, 2, size=(len(TOY_VALID), TOY_GENRES))
+    params = dict(TINY_CNN1D, patience=1, learning_rate=0.03, seed=11)
+    features = memmap(tmp_path, raw)
     path = tmp_path / tag / "model.keras"
-    result = train_model("cnn1d", features, labels, TRAIN, VALID, params, FRAMES, path)
-    probs = predict_probabilities(load_model(path), features, VALID, FRAMES)
+    result = train_model("cnn1d", features, labels, TOY_TRAIN, TOY_VALID, params, TOY_FRAMES, path)
+    probs = predict_probabilities(load_model(path), features, TOY_VALID, TOY_FRAMES)
     return result, probs, labels
 
 
 def test_early_stopping_restores_the_best_epoch(tmp_path: Path) -> None:
     result, probs, labels = _overfit(tmp_path, "a")
     val_loss = result.history["val_loss"]
-    assert result.epochs_run < TINY["epochs"]
+    assert result.epochs_run < TINY_CNN1D["epochs"]
     assert result.best_epoch == int(np.argmin(val_loss)) + 1
     assert result.best_epoch < result.epochs_run
-    assert _bce(labels[VALID], probs) == pytest.approx(min(val_loss), rel=1e-3)
-    assert _bce(labels[VALID], probs) != pytest.approx(val_loss[-1], rel=1e-3)
+    assert _bce(labels[TOY_VALID], probs) == pytest.approx(min(val_loss), rel=1e-3)
+    assert _bce(labels[TOY_VALID], probs) != pytest.approx(val_loss[-1], rel=1e-3)
 
     # determinism: the same seed gives the same run, to the last bit
     again, probs_again, _ = _overfit(tmp_path, "b")
@@ -227,29 +217,31 @@ def test_early_stopping_restores_the_best_epoch(tmp_path: Path) -> None:
 
 
 def test_bad_training_inputs_are_clear_errors(tmp_path: Path) -> None:
-    raw, labels = _toy_data()
+    raw, labels = toy_data()
     path = tmp_path / "m.keras"
     with pytest.raises(ValueError, match="train split is empty"):
-        train_model("cnn1d", raw, labels, TRAIN[:0], VALID, TINY, FRAMES, path)
+        train_model("cnn1d", raw, labels, TOY_TRAIN[:0], TOY_VALID, TINY_CNN1D, TOY_FRAMES, path)
     with pytest.raises(ValueError, match="valid split is empty"):
-        train_model("cnn1d", raw, labels, TRAIN, VALID[:0], TINY, FRAMES, path)
+        train_model("cnn1d", raw, labels, TOY_TRAIN, TOY_VALID[:0], TINY_CNN1D, TOY_FRAMES, path)
     with pytest.raises(ValueError, match="labels"):
-        train_model("cnn1d", raw, labels[:-1], TRAIN, VALID, TINY, FRAMES, path)
+        train_model("cnn1d", raw, labels[:-1], TOY_TRAIN, TOY_VALID, TINY_CNN1D, TOY_FRAMES, path)
     with pytest.raises(ValueError, match=".keras"):
-        train_model("cnn1d", raw, labels, TRAIN, VALID, TINY, FRAMES, tmp_path / "m.h5")
+        train_model(
+            "cnn1d", raw, labels, TOY_TRAIN, TOY_VALID, TINY_CNN1D, TOY_FRAMES, tmp_path / "m.h5"
+        )
     with pytest.raises(ValueError, match="unknown model"):
-        train_model("svm", raw, labels, TRAIN, VALID, TINY, FRAMES, path)
+        train_model("svm", raw, labels, TOY_TRAIN, TOY_VALID, TINY_CNN1D, TOY_FRAMES, path)
     assert not os.listdir(tmp_path)
 
 
 def test_a_genre_without_positives_warns_but_trains(tmp_path: Path) -> None:
-    raw, labels = _toy_data()
+    raw, labels = toy_data()
     labels = labels.copy()
-    labels[TRAIN, 1] = 0
-    params = dict(TINY, epochs=1)
+    labels[TOY_TRAIN, 1] = 0
+    params = dict(TINY_CNN1D, epochs=1)
     with pytest.warns(UserWarning, match=r"genre columns \[1\]"):
         result = train_model(
-            "cnn1d", raw, labels, TRAIN, VALID, params, FRAMES, tmp_path / "m.keras"
+            "cnn1d", raw, labels, TOY_TRAIN, TOY_VALID, params, TOY_FRAMES, tmp_path / "m.keras"
         )
     assert result.epochs_run == 1 and (tmp_path / "m.keras").is_file()
 
@@ -260,9 +252,9 @@ def test_params_accept_flat_or_params_yaml_train_section() -> None:
     # params.yaml's value, with nothing in between (the demo raises docs/method.md's 1e-5)
     assert resolved["learning_rate"] == section["lstm_merge"]["learning_rate"]
     assert resolved["epochs"] == section["epochs"] and resolved["seed"] == section["seed"]
-    flat = resolve_params("cnn1d", dict(TINY, dense_units=7))
-    assert flat["dense_units"] == 7 and flat["batch_size"] == TINY["batch_size"]
+    flat = resolve_params("cnn1d", dict(TINY_CNN1D, dense_units=7))
+    assert flat["dense_units"] == 7 and flat["batch_size"] == TINY_CNN1D["batch_size"]
     with pytest.raises(ValueError, match="batch_size"):
-        resolve_params("cnn1d", dict(TINY, batch_size=0))
+        resolve_params("cnn1d", dict(TINY_CNN1D, batch_size=0))
     with pytest.raises(ValueError, match="train: missing patience"):
-        resolve_params("cnn1d", {k: v for k, v in TINY.items() if k != "patience"})
+        resolve_params("cnn1d", {k: v for k, v in TINY_CNN1D.items() if k != "patience"})
