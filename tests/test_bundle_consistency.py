@@ -24,72 +24,21 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from bundles import (
+    BUNDLE_GENRES,
+    VARIANT_MODEL,
+    VARIANT_PARAMS,
+    fake_bundle,
+    model_paths,
+    write_variant,
+)
 from helpers import BIN, copy_repo, run, tool_env
 from media import write_test_video
 
-from moviegenre.registry import EVALUATED_MODELS, VISUAL_MODELS
-
-GENRES = ["Action", "Comedy"]
-DIM = 576  # mobilenetv3small's feature size
-MAX_FRAMES = 240  # params.yaml's (at least 117: docs/method.md)
-N_FRAMES = 4
-FRAMES = {"start_s": 1.0, "end_s": 5.0, "count": N_FRAMES, "step_ms": "exact"}
-PARAMS = {
-    "frames": FRAMES,
-    "backbone": {"name": "mobilenetv3small", "weights": "none", "batch_size": 8},
-}
-MODEL = "fusion_cnn1d"  # reads a visual model's fold files and an SVM file
 PREDICTS = 2
 #: what predict logs after it has read the manifest and before it loads any model file
 OPENED = "has weights 'none'"
-
-
-def write_variant(root: Path, variant: int) -> None:
-    """What the pipeline leaves for the bundle stage, as real tiny models: variant 0 and 1
-    differ in every fold model, every SVM and every threshold."""
-    import keras
-
-    from moviegenre.fusion.svm import GenreSVMs, save_svms
-
-    rng = np.random.default_rng(variant)
-    for name in VISUAL_MODELS:
-        for fold in range(2):
-            model = keras.Sequential(
-                [
-                    keras.Input((MAX_FRAMES, DIM)),
-                    keras.layers.GlobalAveragePooling1D(),
-                    keras.layers.Dense(len(GENRES), activation="sigmoid"),
-                ]
-            )
-            kernel = rng.normal(0, 3, (DIM, len(GENRES))).astype(np.float32)
-            model.layers[-1].set_weights([kernel, rng.normal(0, 1, len(GENRES))])
-            target = root / "models" / "folds" / name / f"fold-{fold}.keras"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            model.save(target)
-    labels = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 4)
-    for name in EVALUATED_MODELS:
-        if name in VISUAL_MODELS:
-            continue
-        width = 140 + (0 if name == "audio" else len(GENRES))
-        svms = GenreSVMs(C_grid=[1.0], gamma_grid=[0.1], cv_folds=2)
-        svms.fit(rng.random((len(labels), width)), labels)
-        (root / "models" / "svm").mkdir(parents=True, exist_ok=True)
-        save_svms(svms, root / "models" / "svm" / f"{name}.skops")
-    results = root / "results"
-    (results / "dataset").mkdir(parents=True, exist_ok=True)
-    cut = {m: dict.fromkeys(GENRES, 0.3 + 0.4 * variant) for m in EVALUATED_MODELS}
-    (results / "thresholds.json").write_text(json.dumps({"split": "oof", "models": cut}))
-    scores = {m: {"auprc_micro": 0.5, "auprc_macro": 0.5} for m in EVALUATED_MODELS}
-    metrics = {"valid": scores, "oof": scores, "test": scores}
-    (results / "metrics_detail.json").write_text(json.dumps(metrics))
-    meta = {"backbone": "mobilenetv3small", "weights": "none", "dim": DIM, "frames": FRAMES}
-    report = {"genres": GENRES, "n_frames": N_FRAMES, "dim": DIM, "visual_metadata": meta}
-    (results / "dataset" / "report.json").write_text(json.dumps(report))
-    index = pd.DataFrame({"split": ["train", "train", "valid", "test"], "Action": [1, 0, 1, 0]})
-    index["Comedy"] = [0, 1, 1, 0]
-    index.to_parquet(results / "dataset" / "index.parquet")
 
 
 def rebuild(repo: Path, sources: Path) -> None:
@@ -101,7 +50,7 @@ def rebuild(repo: Path, sources: Path) -> None:
 
 def predict(repo: Path, bundle: str, video: Path, out: Path) -> subprocess.CompletedProcess:
     out.unlink(missing_ok=True)
-    argv = [str(BIN / "moviegenre"), "predict", "--bundle", bundle, "--model", MODEL]
+    argv = [str(BIN / "moviegenre"), "predict", "--bundle", bundle, "--model", VARIANT_MODEL]
     argv += ["--format", "json", "--output", str(out), str(video)]
     return subprocess.run(
         argv, cwd=repo, env=tool_env(), capture_output=True, text=True, timeout=300
@@ -112,8 +61,8 @@ def predict_with_rebuild_in_between(
     repo: Path, video: Path, out: Path, sources: Path
 ) -> tuple[int, str]:
     """predict, stopped once it has opened the bundle while `sources` are built into it."""
-    argv = [str(BIN / "moviegenre"), "predict", "--bundle", "models/bundle", "--model", MODEL]
-    argv += ["--format", "json", "--output", str(out), str(video)]
+    argv = [str(BIN / "moviegenre"), "predict", "--bundle", "models/bundle"]
+    argv += ["--model", VARIANT_MODEL, "--format", "json", "--output", str(out), str(video)]
     child = subprocess.Popen(
         argv, cwd=repo, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -155,14 +104,12 @@ def outcome(out: Path) -> tuple[dict[str, float], list[float]]:
     payload = json.loads(out.read_text())
     (trailer,) = payload["trailers"]
     assert trailer["status"] == "ok", trailer
-    return payload["thresholds"], [trailer["probabilities"][g] for g in GENRES]
+    return payload["thresholds"], [trailer["probabilities"][g] for g in BUNDLE_GENRES]
 
 
 def test_files_are_checked_against_the_manifest_opened(tmp_path: Path) -> None:
     """Fast: the private copies hold the manifest's bytes; a file replaced or removed
     after the bundle was opened is BundleChanged naming the bundle, never read."""
-    from test_predict import fake_bundle, model_paths
-
     from moviegenre.bundle import BundleChanged, load_bundle
 
     bundle = load_bundle(fake_bundle(tmp_path / "bundle"), verify_hashes=False)
@@ -182,7 +129,7 @@ def test_files_are_checked_against_the_manifest_opened(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_predict_during_rebuilds_uses_one_bundle(tmp_path: Path) -> None:
-    repo = copy_repo(tmp_path / "repo", PARAMS)
+    repo = copy_repo(tmp_path / "repo", VARIANT_PARAMS)
     variants = [tmp_path / f"variant-{v}" for v in (0, 1)]
     for v, root in enumerate(variants):
         write_variant(root, v)

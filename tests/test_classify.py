@@ -10,12 +10,9 @@ feature settings, or an output folder of another model, is refused in one line.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -24,10 +21,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from bundles import (
+    BAD_ENTRIES,
+    BUNDLE_CONFIG,
+    BUNDLE_GENRES,
+    VARIANT_FRAMES,
+    VARIANT_PARAMS,
+    build_bundle,
+    read_csv_by_name,
+    write_archive,
+)
 from helpers import BIN, REPO, copy_repo, run, tool_env
-from media import truncate_file, write_test_video, write_text_file
-from test_bundle_consistency import FRAMES, GENRES, PARAMS, write_variant
-from test_predict import CONFIG
 
 from moviegenre.classify.archive import screen_archive
 from moviegenre.classify.plan import validate
@@ -37,55 +41,10 @@ from moviegenre.config import ConfigError, load_params
 PROB_TOL = 1e-6
 SYNTHETIC = "data/synthetic/trailers"  # params.yaml's data.videos_dir
 N_DISTINCT, COPIES, SHARDS = 8, 25, 5  # 200 trailers: copies of 8 under new names
-BAD = {  # file name -> reason in both predict's output and the table
-    "zz-truncated.mp4": "unreadable",
-    "zz-text.mp4": "unreadable",
-    "zz-short.mp4": "too_short",
-    "zz-fifo.mp4": "not_a_file",
-    "zz-dangling.mp4": "broken_link",
-}
-
-
-def build_bundle(repo: Path, config: dict, variant: int = 0) -> Path:
-    """Real tiny fold models and SVMs (tests/test_bundle_consistency.py's ``variant``),
-    bundled by the real bundle code with ``config`` as params.yaml."""
-    from moviegenre.bundle import build
-
-    write_variant(repo, variant)
-    here = Path.cwd()
-    os.chdir(repo)
-    try:
-        build(config)
-    finally:
-        os.chdir(here)
-    return repo / "models" / "bundle"
-
-
-def write_archive(folder: Path, distinct: int, copies: int) -> None:
-    """``distinct`` trailers (each its own length and frame rate), each under ``copies``
-    names, plus the odd entries of BAD."""
-    folder.mkdir(parents=True)
-    originals = folder.parent / "originals"
-    originals.mkdir()
-    for i in range(distinct):
-        source = originals / f"o{i}.mp4"
-        write_test_video(source, 7.0 + 0.5 * i, fps=6 + i % 3)
-        for c in range(copies):
-            shutil.copy(source, folder / f"t{c:03d}-{i}.mp4")
-    truncate_file(originals / "o0.mp4", folder / "zz-truncated.mp4", 0.3)
-    write_text_file(folder / "zz-text.mp4")
-    write_test_video(folder / "zz-short.mp4", 4.0)
-    os.mkfifo(folder / "zz-fifo.mp4")
-    (folder / "zz-dangling.mp4").symlink_to(folder / "gone.mp4")
 
 
 def classify_cmd(archive: Path, *extra: str) -> list[str]:
     return [str(BIN / "moviegenre"), "classify", str(archive), "--shards", str(SHARDS), *extra]
-
-
-def read_csv(path: Path) -> dict[str, dict[str, str]]:
-    rows = list(csv.DictReader(io.StringIO(path.read_text())))
-    return {Path(r["path"]).name: r for r in rows}
 
 
 def jobs_run(log: str, rule: str) -> set[str]:
@@ -97,16 +56,16 @@ def jobs_run(log: str, rule: str) -> set[str]:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("classify")
-    repo = copy_repo(root / "repo", PARAMS)
-    config = json.loads(json.dumps(CONFIG))
-    config["frames"] = FRAMES
+    repo = copy_repo(root / "repo", VARIANT_PARAMS)
+    config = json.loads(json.dumps(BUNDLE_CONFIG))
+    config["frames"] = VARIANT_FRAMES
     build_bundle(repo, config)
     archive = root / "archive"
     write_archive(archive, N_DISTINCT, COPIES)
     reference = root / "predict.csv"
     argv = [str(BIN / "moviegenre"), "predict", str(archive), "--format", "csv"]
     run([*argv, "--output", str(reference), "--threads", "2"], repo, check=False, timeout=900)
-    return {"repo": repo, "archive": archive, "reference": read_csv(reference)}
+    return {"repo": repo, "archive": archive, "reference": read_csv_by_name(reference)}
 
 
 def finished_shards(log: str, rule: str) -> set[str]:
@@ -161,35 +120,41 @@ def test_archive_killed_half_way_is_finished_by_the_same_command_and_equals_pred
         assert path.read_bytes() == data and path.stat().st_mtime_ns == stamps[shard]
     assert not [p for p in (repo / "results").rglob("*") if ".tmp-" in p.name]
 
-    table = read_csv(out / "genres.csv")
+    table = read_csv_by_name(out / "genres.csv")
     reference = setup["reference"]
     assert set(table) == set(reference)
-    assert len(table) == N_DISTINCT * COPIES + len(BAD)
+    assert len(table) == N_DISTINCT * COPIES + len(BAD_ENTRIES)
     for name, row in table.items():
         expected = reference[name]
         assert (row["status"] == "ok") == (expected["status"] == "ok"), (name, row, expected)
         if row["status"] != "ok":
-            assert row["reason"] == expected["reason"] == BAD[name], (name, row)
-            assert all(row[g] == "" for g in GENRES)
+            assert row["reason"] == expected["reason"] == BAD_ENTRIES[name], (name, row)
+            assert all(row[g] == "" for g in BUNDLE_GENRES)
             continue
-        probs = np.array([float(row[g]) for g in GENRES])
-        np.testing.assert_allclose(probs, [float(expected[g]) for g in GENRES], atol=PROB_TOL)
-        cuts = np.array([float(row[threshold_column(g)]) for g in GENRES])
-        above = [g for g, p, t in zip(GENRES, probs, cuts, strict=True) if p >= t]
+        probs = np.array([float(row[g]) for g in BUNDLE_GENRES])
+        np.testing.assert_allclose(
+            probs, [float(expected[g]) for g in BUNDLE_GENRES], atol=PROB_TOL
+        )
+        cuts = np.array([float(row[threshold_column(g)]) for g in BUNDLE_GENRES])
+        above = [g for g, p, t in zip(BUNDLE_GENRES, probs, cuts, strict=True) if p >= t]
         assert row["predicted"] == ";".join(above) == expected["predicted"]
     # Parquet holds the same rows as the CSV
     parquet = pq.read_table(out / "genres.parquet").to_pylist()
     assert [Path(r["path"]).name for r in parquet] == sorted(table)
-    assert list(parquet[0]) == [*FIXED_COLUMNS, *GENRES, *map(threshold_column, GENRES)]
+    assert list(parquet[0]) == [
+        *FIXED_COLUMNS,
+        *BUNDLE_GENRES,
+        *map(threshold_column, BUNDLE_GENRES),
+    ]
     for record in parquet:
         row = table[Path(record["path"]).name]
-        for genre in GENRES:
+        for genre in BUNDLE_GENRES:
             value = record[genre]
             assert (value is None and row[genre] == "") or value == float(row[genre])
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["files"] == len(table) and summary["ok"] == N_DISTINCT * COPIES
-    assert summary["failed"] + summary["skipped"] + summary["rejected"] == len(BAD)
+    assert summary["failed"] + summary["skipped"] + summary["rejected"] == len(BAD_ENTRIES)
     assert f"{summary['ok']} of {summary['files']} files classified" in log
 
     again = run(classify_cmd(archive, "--", "--cores", "2"), repo, timeout=600)
@@ -201,7 +166,7 @@ def test_a_folder_the_pipeline_extracted_decodes_nothing(tmp_path: Path) -> None
     """Trailers extracted by `snakemake` (training's DAG) are classified from the feature
     store: the summary says 0 decoded. Also: the classification workflow is --lint clean,
     and an output folder of another model, or a feature setting in the config, is refused."""
-    repo = copy_repo(tmp_path / "repo", {**PARAMS, "synth": {"count": 6}})
+    repo = copy_repo(tmp_path / "repo", {**VARIANT_PARAMS, "synth": {"count": 6}})
     run(["moviegenre", "synth"], repo)
     run(["snakemake", "--cores", "2"], repo, timeout=900)
     build_bundle(repo, load_params(repo / "params.yaml"))

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from bundles import fake_bundle
 from helpers import REPO, write_dataset
 from lmtd_fixtures import (
     LMTD_LABELS,
@@ -24,7 +25,6 @@ from lmtd_fixtures import (
     lmtd_features,
     write_lmtd_style_pickle,
 )
-from test_predict import fake_bundle
 
 from moviegenre import cli, paths
 from moviegenre.bundle import _default_model, load_bundle

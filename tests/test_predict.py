@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from bundles import BUNDLE_CONFIG, BUNDLE_GENRES, fake_bundle, model_paths, sample_results
 from helpers import BIN, run
 from media import write_test_video, write_text_file
 
 from moviegenre import cli
 from moviegenre.bundle import (
-    FORMAT,
     FORMAT_VERSION,
     MANIFEST,
     BundleError,
@@ -37,7 +37,6 @@ from moviegenre.predict import (
     EXIT_AUDIO_MISSING,
     EXIT_FAILED,
     EXIT_OK,
-    TrailerResult,
     exit_code,
     render_csv,
     render_json,
@@ -46,7 +45,6 @@ from moviegenre.predict import (
 from moviegenre.registry import EVALUATED_MODELS, FUSED_MODELS, VISUAL_MODELS
 
 TOL = 1e-4
-GENRES = ["Action", "Comedy"]
 
 
 # cli.main points logging at the captured stderr of a test
@@ -54,52 +52,6 @@ pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 # ---- fast: hand-made bundles and outputs ---------------------------------------------------
-
-
-def fake_bundle(directory: Path) -> Path:
-    """A bundle whose model files are placeholders: enough for manifest validation."""
-    models = {}
-    for name in list(EVALUATED_MODELS):
-        kind = "visual" if "_" not in name or name in ("lstm_merge", "gru_merge") else "fusion"
-        kind = "audio" if name == "audio" else kind
-        inside = f"models/{name}.keras" if kind == "visual" else f"svm/{name}.skops"
-        (directory / inside).parent.mkdir(parents=True, exist_ok=True)
-        (directory / inside).write_bytes(name.encode())
-        models[name] = {"kind": kind, "file": inside, "sha256": sha256_of(directory / inside)}
-        if kind == "fusion":
-            models[name]["visual_model"] = name.removeprefix("fusion_")
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "moviegenre_version": "0.1.0",
-        "genres": GENRES,
-        "backbone": {"name": "mobilenetv3small", "weights": "none", "dim": 576, "batch_size": 8},
-        "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"},
-        "audio": {
-            "sample_rate": 22050,
-            "offset_s": 5.0,
-            "n_mfcc": 13,
-            "lpc_order": 9,
-            "pooling": "seed",
-            "resampler": "soxr_hq",
-        },
-        "extraction": {"min_duration_s": 6.0},
-        "max_frames": 240,
-        "n_frames": 116,
-        "models": models,
-        "thresholds": {"split": "valid", "models": {m: dict.fromkeys(GENRES, 0.5) for m in models}},
-        "metrics": {"valid": {}, "test": {}},
-        "default_model": "fusion_gru",
-        "audio_prevalence": dict.fromkeys(GENRES, 0.25),
-        "params": {},
-    }
-    (directory / MANIFEST).write_text(json.dumps(manifest))
-    return directory
-
-
-def model_paths(bundle, model: str) -> list[Path]:
-    """A model's files in the bundle: a visual model's fold models, else its one file."""
-    return [part.path for part in bundle.resolve(model).files]
 
 
 def edit_manifest(directory: Path, change) -> None:
@@ -207,25 +159,7 @@ def test_collect_inputs(tmp_path: Path) -> None:
     }
 
 
-CONFIG = {
-    "backbone": {"name": "mobilenetv3small", "weights": "none", "batch_size": 8},
-    "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"},
-    "audio": {
-        "sample_rate": 22050,
-        "offset_s": 5.0,
-        "n_mfcc": 13,
-        "lpc_order": 9,
-        "pooling": "seed",
-        "resampler": "soxr_hq",
-    },
-    "dataset": {"genres": 9, "max_frames": 240},
-    "extraction": {"min_duration_s": 6.0, "shards": 2, "decode_threads": 1},
-    "stacking": {"folds": 2},
-    "fusion": {"protocol": "oof"},
-}
-
-
-def fake_results(root: Path, config: dict = CONFIG) -> None:
+def fake_results(root: Path, config: dict = BUNDLE_CONFIG) -> None:
     """What the pipeline leaves for the bundle stage: placeholder visual model files, real
     SVM files (tiny fitted fusions; an audio model left unfitted as without any audio)."""
     from moviegenre.fusion.policy import mark_unfitted
@@ -241,13 +175,13 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
     for name in list(EVALUATED_MODELS):
         if name in ("cnn1d", "lstm_merge", "gru", "gru_merge"):  # the fold models
             (root / "models" / "folds" / name).mkdir(parents=True)
-            for fold in range(CONFIG["stacking"]["folds"]):
+            for fold in range(BUNDLE_CONFIG["stacking"]["folds"]):
                 target = root / "models" / "folds" / name / f"fold-{fold}.keras"
                 target.write_bytes(f"{name} fold {fold} v1".encode())
         else:
             svms = unfitted if name == "audio" else fitted
             save_svms(svms, root / "models" / "svm" / f"{name}.skops")
-    cut = {m: dict.fromkeys(GENRES, 0.5) for m in list(EVALUATED_MODELS)}
+    cut = {m: dict.fromkeys(BUNDLE_GENRES, 0.5) for m in list(EVALUATED_MODELS)}
     (root / "results" / "thresholds.json").write_text(json.dumps({"split": "oof", "models": cut}))
     valid = {m: {"auprc_micro": 0.5, "auprc_macro": 0.5} for m in list(EVALUATED_MODELS)}
     oof = json.loads(json.dumps(valid))
@@ -265,7 +199,7 @@ def fake_results(root: Path, config: dict = CONFIG) -> None:
         "input_size": [224, 224],
         "frames": config["frames"],
     }
-    report = {"genres": GENRES, "n_frames": 116, "dim": 576, "visual_metadata": meta}
+    report = {"genres": BUNDLE_GENRES, "n_frames": 116, "dim": 576, "visual_metadata": meta}
     (root / "results" / "dataset" / "report.json").write_text(json.dumps(report))
     index = pd.DataFrame(
         {"split": ["train", "train", "train", "train", "test"], "Action": [1, 0, 0, 0, 1]}
@@ -279,7 +213,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
 
     monkeypatch.chdir(tmp_path)
     fake_results(tmp_path)
-    out = build(CONFIG)
+    out = build(BUNDLE_CONFIG)
     bundle = load_bundle(out)
     assert out == Path("models/bundle")
     assert bundle.default_model == "fusion_lstm_merge"
@@ -306,7 +240,7 @@ def test_build_records_and_replaces_atomically(tmp_path: Path, monkeypatch) -> N
     Path("models/svm/audio.skops").unlink()
     Path("models/folds/cnn1d/fold-1.keras").write_bytes(b"cnn1d fold 1 v2")
     with pytest.raises(BundleError, match=r"models/svm/audio\.skops is missing"):
-        build(CONFIG)
+        build(BUNDLE_CONFIG)
     assert model_paths(load_bundle(out), "cnn1d")[1].read_bytes() == b"cnn1d fold 1 v1"
     assert sorted(p.name for p in Path("models").iterdir()) == ["bundle", "folds", "svm"]
 
@@ -321,7 +255,7 @@ def test_build_refuses_stale_features(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.chdir(tmp_path)
     fake_results(tmp_path)
-    config = json.loads(json.dumps(CONFIG))
+    config = json.loads(json.dumps(BUNDLE_CONFIG))
     config["backbone"]["name"] = "resnet50"
     with pytest.raises(BundleError, match="rerun `dvc repro`"):
         build(config)
@@ -331,7 +265,7 @@ def test_build_records_a_local_weights_file(tmp_path: Path, monkeypatch) -> None
     from moviegenre.bundle import build
 
     monkeypatch.chdir(tmp_path)
-    config = json.loads(json.dumps(CONFIG))
+    config = json.loads(json.dumps(BUNDLE_CONFIG))
     config["backbone"]["weights"] = "weights/mine.h5"
     fake_results(tmp_path, config)
     Path("weights").mkdir()
@@ -340,34 +274,6 @@ def test_build_records_a_local_weights_file(tmp_path: Path, monkeypatch) -> None
     assert backbone["weights"] == "weights/mine.h5"
     assert backbone["weights_path"] == str((tmp_path / "weights" / "mine.h5").resolve())
     assert backbone["weights_sha256"] == sha256_of(Path("weights/mine.h5"))
-
-
-def sample_results() -> tuple[list[TrailerResult], dict]:
-    context = {
-        "bundle": "models/bundle",
-        "model": "fusion_gru",
-        "default_model": "fusion_gru",
-        "visual_model": "gru",
-        "valid_auprc_macro": 0.61,
-        "threshold_split": "valid",
-        "genres": GENRES,
-        "thresholds": {"Action": 0.4, "Comedy": 0.5},
-        "backbone": {"name": "mobilenetv3small", "weights": "none"},
-    }
-    results = [
-        TrailerResult("a/1.mp4", True, probabilities=np.array([0.7, 0.2]), predicted=["Action"]),
-        TrailerResult(
-            "a/2.mp4",
-            True,
-            probabilities=np.array([0.1, 0.9]),
-            predicted=["Comedy"],
-            audio_missing=True,
-            audio_reason="no_audio_stream: the file has no audio stream",
-            fallback="visual_scores",
-        ),
-        TrailerResult("a/3.mp4", False, "unreadable", "not a media file"),
-    ]
-    return results, context
 
 
 def test_every_output_format_shows_genres_fallbacks_and_failure_reasons() -> None:
@@ -384,7 +290,7 @@ def test_every_output_format_shows_genres_fallbacks_and_failure_reasons() -> Non
     assert payload["trailers"][1]["fallback"] == "visual_scores"
     assert payload["summary"] == {"files": 3, "predicted": 2, "failed": 1, "audio_missing": 1}
     rows = list(csv.DictReader(io.StringIO(render_csv(results, context))))
-    assert list(rows[0]) == [*CSV_FIXED, *GENRES]
+    assert list(rows[0]) == [*CSV_FIXED, *BUNDLE_GENRES]
     assert float(rows[1]["Comedy"]) == pytest.approx(0.9)
     assert rows[2]["Action"] == "" and rows[2]["reason"] == "unreadable"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bundles import fake_bundle
 from helpers import run
 from media import write_text_file
-from test_predict import fake_bundle
 
 
 @pytest.mark.parametrize(("model", "file"), [("audio", "svm/audio.skops"), ("gru", "gru.keras")])

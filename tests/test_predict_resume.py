@@ -3,7 +3,7 @@
 Each trailer's row is written when it is scored, so a run killed with SIGKILL keeps the
 trailers already finished; the same command run again skips them (rows of the first part
 byte-identical) and predicts the rest; --redo starts afresh; a file made with another model
-or bundle is refused in one line. Real tiny models (tests/test_bundle_consistency.py's),
+or bundle is refused in one line. Real tiny models (tests/bundles.py's write_variant),
 a real bundle, real synthetic trailers and the real command in a subprocess.
 """
 
@@ -19,10 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bundles import (
+    BUNDLE_CONFIG,
+    BUNDLE_GENRES,
+    VARIANT_FRAMES,
+    VARIANT_MODEL,
+    build_bundle,
+    sample_results,
+)
 from helpers import BIN, run, tool_env
 from media import write_test_video
-from test_bundle_consistency import FRAMES, GENRES, MODEL
-from test_predict import CONFIG, sample_results
 
 import moviegenre
 from moviegenre.predict import CSV_FIXED, OutputFile, OutputMismatch
@@ -34,10 +40,8 @@ PROB_TOL = 1e-6
 
 
 def _build_bundle(root: Path, variant: int) -> Path:
-    from test_classify import build_bundle
-
-    config = json.loads(json.dumps(CONFIG))
-    config["frames"] = FRAMES
+    config = json.loads(json.dumps(BUNDLE_CONFIG))
+    config["frames"] = VARIANT_FRAMES
     return build_bundle(root, config, variant)
 
 
@@ -59,14 +63,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def predict_cmd(bundle: Path, folder: Path, out: Path, *extra: str) -> list[str]:
     argv = [str(BIN / "moviegenre"), "predict", str(folder), "--bundle", str(bundle)]
-    argv += ["--model", MODEL, "--format", "csv", "--output", str(out), "--threads", "1"]
+    argv += ["--model", VARIANT_MODEL, "--format", "csv", "--output", str(out), "--threads", "1"]
     return [*argv, *extra]
 
 
 def read_rows(path: Path) -> dict[str, dict[str, str]]:
     """The rows of a predict CSV by file name; every row must have every column."""
     reader = csv.DictReader(io.StringIO(path.read_text()))
-    assert reader.fieldnames == [*CSV_FIXED, *GENRES]
+    assert reader.fieldnames == [*CSV_FIXED, *BUNDLE_GENRES]
     rows = {}
     for row in reader:
         assert None not in row and None not in row.values(), row  # a torn row
@@ -79,8 +83,8 @@ def same_rows(got: dict[str, dict[str, str]], expected: dict[str, dict[str, str]
     for name, row in got.items():
         for column in CSV_FIXED:
             assert row[column] == expected[name][column], (name, column)
-        probs = [float(row[g]) for g in GENRES]
-        want = [float(expected[name][g]) for g in GENRES]
+        probs = [float(row[g]) for g in BUNDLE_GENRES]
+        want = [float(expected[name][g]) for g in BUNDLE_GENRES]
         np.testing.assert_allclose(probs, want, atol=PROB_TOL, err_msg=name)
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bundles import VARIANT_PARAMS, build_bundle, read_csv_by_name, write_archive
 from helpers import REPO, assert_same_outputs, copy_repo, extraction_snapshot, run, tool_env
 
 pytestmark = pytest.mark.slow
@@ -190,12 +191,9 @@ def test_archive_classification_on_slurm_survives_scancel_and_equals_a_local_run
     """`moviegenre classify --profile slurm`: every step of every shard is a Slurm job (GPU
     only for the visual ones); a visual job cancelled mid-run is redone by the same command,
     with its shard's scoring and the table, and nothing else; the table equals a local run's."""
-    from test_bundle_consistency import PARAMS
-    from test_classify import build_bundle, read_csv, write_archive
-
     from moviegenre.config import load_params
 
-    repo = copy_repo(tmp_path / "slurm", PARAMS)
+    repo = copy_repo(tmp_path / "slurm", VARIANT_PARAMS)
     build_bundle(repo, load_params(repo / "params.yaml"))
     archive = tmp_path / "archive"
     write_archive(archive, distinct=4, copies=4)
@@ -233,4 +231,4 @@ def test_archive_classification_on_slurm_survives_scancel_and_equals_a_local_run
 
     run([*classify, "--", "--cores", "2"], local, timeout=900)
     out = Path("results/classify/archive/genres.csv")
-    assert read_csv(repo / out) == read_csv(local / out)
+    assert read_csv_by_name(repo / out) == read_csv_by_name(local / out)
