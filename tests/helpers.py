@@ -4,6 +4,12 @@ and the content of what an extraction wrote (extraction_snapshot).
 A test module imports these names (`from helpers import copy_repo, run`); conftest.py holds
 the fixtures only. The end-to-end tests run the real `snakemake` and `dvc` commands in a
 copy made by copy_repo, with TINY_PARAMS on top of the committed params.yaml.
+
+What only some modules share lives beside this one, a module a theme: media.py (synthetic
+videos and sound), bundles.py (prediction bundles and trailer archives), lmtd_fixtures.py
+(LMTD-9's files), evaluation_tables.py (the evaluate stage's input), training_data.py (a toy
+training problem), seeking.py (the seed's frame decoder). A test module never imports another
+test module (tests/test_structure.py checks it).
 """
 
 from __future__ import annotations

@@ -323,8 +323,8 @@ def test_package_code_is_used_by_the_package() -> None:
 
 
 def test_tests_share_helpers_through_helpers_py_not_conftest() -> None:
-    """Shared helpers are found in one place, tests/helpers.py; conftest.py holds only the
-    fixtures pytest hands to tests by name."""
+    """Shared helpers are found in helper modules (tests/helpers.py and the themed ones beside
+    it); conftest.py holds only the fixtures pytest hands to tests by name."""
     importing = re.compile(r"^\s*(from conftest import|import conftest)", re.M)
     offenders = [
         path.name
@@ -332,6 +332,37 @@ def test_tests_share_helpers_through_helpers_py_not_conftest() -> None:
         if importing.search(path.read_text())
     ]
     assert not offenders
+
+
+def imports_of_test_modules(folder: Path) -> list[str]:
+    """`file:line imports name` for each import, at module level or in a function, of a
+    test module (or a `test_*` name) by a Python file under `folder`."""
+    problems = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(alias.name for alias in node.names)]
+            else:
+                continue
+            for name in names:
+                if any(part.startswith("test_") for part in name.split(".")):
+                    where = path.relative_to(folder.parent)
+                    problems.append(f"{where}:{node.lineno} imports {name}")
+    return problems
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """What test modules share lives in a helper module named for what it holds (helpers.py,
+    media.py, bundles.py, ...), never in a test module another one imports: each test
+    module stands alone, and a shared helper is found where its theme says."""
+    problems = imports_of_test_modules(REPO / "tests")
+    if problems:
+        pytest.fail(
+            "test modules importing test modules (move the shared names to a helper module):\n"
+            + "\n".join(problems)
+        )
 
 
 # ---- the checks check what they should ---------------------------------------------------
