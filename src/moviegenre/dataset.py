@@ -71,7 +71,7 @@ def current_shards(
             groups.setdefault(shard, set()).add(trailer_id)
     audio: ShardMembers = {paths.audio_shard(s): ids for s, ids in members["audio"].items()}
     if visual_dir.name == paths.LMTD_VISUAL_NAME:
-        visual: ShardMembers = {path: None for path in _shard_files(visual_dir)}
+        visual: ShardMembers = {path: None for path in paths.shard_files(visual_dir)}
     else:
         visual = {paths.shard_file(visual_dir, s): ids for s, ids in members["visual"].items()}
     return dict(sorted(visual.items())), dict(sorted(audio.items()))
@@ -90,10 +90,6 @@ def read_extraction_report() -> pd.DataFrame:
             "wrote it): run `snakemake --forcerun extraction_report` (or `dvc repro -f features`)."
         )
     return report
-
-
-def _shard_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("shard-*.parquet"))
 
 
 def check_settings(path: Path, meta: dict[str, Any], config: dict[str, Any]) -> None:
@@ -221,7 +217,7 @@ def _leftover_ids(directory: Path, listed: ShardMembers, wanted: set[str]) -> se
     """Labelled trailers in the shard files of `directory` that no report row names (an
     earlier source's or shard count's): reported as stale, never joined."""
     found: set[str] = set()
-    for path in _shard_files(directory):
+    for path in paths.shard_files(directory):
         if path not in listed:
             with contextlib.suppress(CorruptShardError):
                 table, _ = read_table_checked(path, columns=["trailer_id"])

@@ -82,6 +82,11 @@ def shard_file(directory: Path, shard: str) -> Path:
     return directory / f"shard-{shard}.parquet"
 
 
+def shard_files(directory: Path) -> list[Path]:
+    """Every feature shard in `directory`, in name order (current or left from earlier runs)."""
+    return sorted(Path(directory).glob("shard-*.parquet"))
+
+
 def shard_name_of(path: Path) -> str:
     """The shard a shard file or its status file belongs to: "0003" for shard-0003.*."""
     name = Path(path).name

@@ -237,7 +237,7 @@ def _remove_stale_shards(shards_dir: Path, keep: list[Path]) -> list[str]:
     """Shards of an earlier import (another shard count or pickle) that would mix in."""
     kept = {p.name for p in keep}
     removed = []
-    for path in sorted(shards_dir.glob("shard-*.parquet")):
+    for path in paths.shard_files(shards_dir):
         if _SHARD_FILE.fullmatch(path.name) and path.name not in kept:
             path.unlink()
             removed.append(path.name)
