@@ -49,15 +49,8 @@ def fake_bundle(directory: Path) -> Path:
         "moviegenre_version": "0.1.0",
         "genres": BUNDLE_GENRES,
         "backbone": {"name": "mobilenetv3small", "weights": "none", "dim": 576, "batch_size": 8},
-        "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"},
-        "audio": {
-            "sample_rate": 22050,
-            "offset_s": 5.0,
-            "n_mfcc": 13,
-            "lpc_order": 9,
-            "pooling": "seed",
-            "resampler": "soxr_hq",
-        },
+        "frames": dict(BUNDLE_CONFIG["frames"]),
+        "audio": dict(BUNDLE_CONFIG["audio"]),
         "extraction": {"min_duration_s": 6.0},
         "max_frames": 240,
         "n_frames": 116,
@@ -80,7 +73,7 @@ def model_paths(bundle, model: str) -> list[Path]:
     return [part.path for part in bundle.resolve(model).files]
 
 
-#: params.yaml as the bundle code reads it here (frames and audio as in fake_bundle)
+#: params.yaml as the bundle code reads it here (fake_bundle records its frames and audio)
 BUNDLE_CONFIG = {
     "backbone": {"name": "mobilenetv3small", "weights": "none", "batch_size": 8},
     "frames": {"start_s": 5.0, "end_s": 120.0, "count": 116, "step_ms": "exact"},
